@@ -97,6 +97,12 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
     boost_strength : float, default=1.0
         A training point's weight is multiplied by
         ``1 + boost_strength * max(pull^2 - 1, 0)`` (capped at 100) per round.
+    calibration_fraction : float, default=None
+        If set, hold out this fraction of the training data and rescale both
+        uncertainties by one factor so the held-out pulls ``(pred - y) / σ_tot``
+        have unit root mean square (recalibration, arXiv:1807.00263). Useful on
+        noise-free targets, where the learned width also absorbs the weight
+        noise seen in training and σ_tot comes out too wide.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``. GPU fits are not
         bitwise reproducible.
@@ -122,7 +128,10 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
     n_iter_ : int
         Epochs run.
     sample_weight_ : ndarray of shape (n_samples,)
-        Training weights after boosting (the given ones without).
+        Training weights after boosting (the given ones without); zero for rows
+        held out for calibration.
+    uncertainty_scale_ : float
+        Factor applied to σ_stat and σ_syst (1.0 without calibration).
 
     See Also
     --------
@@ -167,6 +176,7 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         "n_boost_rounds": [Interval(numbers.Integral, 0, None, closed="left")],
         "boost_epochs": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "boost_strength": [Interval(numbers.Real, 0, None, closed="left")],
+        "calibration_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
     }
 
     def __init__(
@@ -188,6 +198,7 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         n_boost_rounds=0,
         boost_epochs=None,
         boost_strength=1.0,
+        calibration_fraction=None,
         device="cpu",
         callbacks=None,
         verbose=0,
@@ -209,6 +220,7 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         self.n_boost_rounds = n_boost_rounds
         self.boost_epochs = boost_epochs
         self.boost_strength = boost_strength
+        self.calibration_fraction = calibration_fraction
         self.device = device
         self.callbacks = callbacks
         self.verbose = verbose
@@ -259,34 +271,58 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
 
         seed = derive_seed(rng)
         self._predict_seed = derive_seed(rng)
+        self.uncertainty_scale_ = 1.0
+        train_w = w.copy()
+        held = np.zeros(len(X), dtype=bool)
+        if self.calibration_fraction is not None:
+            n_held = max(1, int(self.calibration_fraction * len(X)))
+            held[rng.permutation(len(X))[:n_held]] = True
+            held &= w > 0
+            train_w[held] = 0.0
+            if not train_w.any() or not held.any():
+                raise ValueError(
+                    f"calibration_fraction={self.calibration_fraction} leaves no "
+                    "weighted rows to train on or to calibrate with."
+                )
+        keep = train_w > 0
         self.net_ = self._build_net(
             BayesianMLP,
             HeteroscedasticGaussianNLL,
             net_class=_BayesNet,
             seed=seed,
             device=device,
-            n_samples=len(X),
+            n_samples=int(keep.sum()),
             module__n_in=X.shape[1],
             module__n_out=2 * self.n_outputs_,
-            module__hidden_layer_sizes=check_hidden_layer_sizes(self.hidden_layer_sizes),
+            module__hidden_layer_sizes=check_hidden_layer_sizes(
+                self.hidden_layer_sizes
+            ),
             module__activation=self.activation,
             module__prior_std=self.prior_std,
             module__init_std=self.init_std,
             criterion__n_targets=self.n_outputs_,
-            criterion__kl_weight=1.0 / w.sum(),
+            criterion__kl_weight=1.0 / train_w.sum(),
         )
-        self._train_net(Xs, np.column_stack([Ys, w]), seed=seed)
-        self.sample_weight_ = w
+        self._train_net(Xs[keep], np.column_stack([Ys, train_w])[keep], seed=seed)
+        self.sample_weight_ = train_w
         if self.n_boost_rounds:
-            self._boost(Xs, Ys, w, rng)
+            self._boost(Xs[keep], Ys[keep], train_w[keep], rng)
+        if held.any():
+            mean, s_stat, s_syst = self._uncertainty_scaled(Xs[held])
+            pull2 = (mean - Ys[held]) ** 2 / (s_stat**2 + s_syst**2)
+            self.uncertainty_scale_ = float(
+                np.sqrt(np.average(pull2.mean(axis=1), weights=w[held]))
+            )
         return self
 
     def _boost(self, Xs, Ys, w, rng):
         """Continue training with large-pull points up-weighted."""
         epochs = self.boost_epochs or max(1, self.max_epochs // 4)
-        self.net_.set_params(
-            max_epochs=epochs, lr=self.lr * 0.1, callbacks__lr_scheduler=None
-        )
+        # fine-tune at a tenth of the learning rate, without the cosine schedule
+        self.net_.set_params(max_epochs=epochs, lr=self.lr * 0.1)
+        self.net_.callbacks_ = [
+            (name, cb) for name, cb in self.net_.callbacks_ if name != "lr_scheduler"
+        ]
         boosted = w.copy()
         for _ in range(self.n_boost_rounds):
             mean, s_stat, s_syst = self._uncertainty_scaled(Xs)
@@ -297,7 +333,7 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
             self._train_net(
                 Xs, np.column_stack([Ys, boosted]), seed=derive_seed(rng), partial=True
             )
-        self.sample_weight_ = boosted
+        self.sample_weight_[self.sample_weight_ > 0] = boosted
 
     # ------------------------------------------------------------ inference
     def _scale_X(self, X):
@@ -320,14 +356,17 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
             out = module.forward_sampled(xb, n_samples, gen)
             return out[..., :t].transpose(0, 1), out[..., t:].transpose(0, 1)
 
-        mu, log_sigma = self._forward_batches(fn, Xs, batch_size=max(1, 2**20 // n_samples))
+        mu, log_sigma = self._forward_batches(
+            fn, Xs, batch_size=max(1, 2**20 // n_samples)
+        )
         return mu.transpose(1, 0, 2), np.exp(log_sigma.transpose(1, 0, 2))
 
     def _uncertainty_scaled(self, Xs):
         mu, sigma = self._draws(Xs, self.n_predict_samples, self._predict_seed)
+        scale = getattr(self, "uncertainty_scale_", 1.0)
         mean = mu.mean(axis=0)
-        s_stat = mu.std(axis=0, ddof=1)
-        s_syst = np.sqrt((sigma**2).mean(axis=0))
+        s_stat = scale * mu.std(axis=0, ddof=1)
+        s_syst = scale * np.sqrt((sigma**2).mean(axis=0))
         return mean, s_stat, s_syst
 
     def _unscale(self, values, shift=True):
@@ -401,7 +440,9 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
             (n_samples, n_samples_X, n_outputs)
         """
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+            raise ValueError(
+                f"n_samples must be a positive integer, got {n_samples!r}."
+            )
         Xs = self._check_X(X)
         rng = check_random_state(random_state)
         mu, sigma = self._draws(Xs, int(n_samples), derive_seed(rng))

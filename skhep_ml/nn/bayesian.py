@@ -86,9 +86,14 @@ class VariationalLinear(nn.Module):
         """Apply ``K`` weight draws to ``h`` of shape ``(K, n, in_features)``."""
         k = h.shape[0]
         shape_w = (k, self.out_features, self.in_features)
-        eps_w = torch.randn(shape_w, generator=generator, dtype=h.dtype, device=h.device)
+        eps_w = torch.randn(
+            shape_w, generator=generator, dtype=h.dtype, device=h.device
+        )
         eps_b = torch.randn(
-            (k, 1, self.out_features), generator=generator, dtype=h.dtype, device=h.device
+            (k, 1, self.out_features),
+            generator=generator,
+            dtype=h.dtype,
+            device=h.device,
         )
         weight = self.weight_mu + self.weight_sigma * eps_w
         bias = self.bias_mu + self.bias_sigma * eps_b
@@ -102,9 +107,13 @@ class VariationalLinear(nn.Module):
             (self.bias_mu, self.bias_sigma),
         ):
             ratio = sigma / self.prior_std
-            total = total + 0.5 * (
-                ratio**2 + (mu / self.prior_std) ** 2 - 1.0 - 2.0 * torch.log(ratio)
-            ).sum()
+            total = (
+                total
+                + 0.5
+                * (
+                    ratio**2 + (mu / self.prior_std) ** 2 - 1.0 - 2.0 * torch.log(ratio)
+                ).sum()
+            )
         return total
 
 

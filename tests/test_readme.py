@@ -1,0 +1,32 @@
+"""The README's quickstart and demo stay true."""
+
+import re
+import runpy
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_commands_match_ci():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.S)
+    demo, tests = commands[0], commands[1]
+    assert "pip install torch==2.13.0" in demo and "examples/quickstart.py" in demo
+    ci = (ROOT / ".ci" / "run").read_text()
+    test_command = tests.split("&&")[-1].strip()
+    assert ci.strip().splitlines()[-1].strip() == test_command
+
+
+def test_readme_quickstart_snippet_runs():
+    readme = (ROOT / "README.md").read_text()
+    snippet = re.findall(r"```python\n(.*?)\n```", readme, flags=re.S)[0]
+    namespace = {}
+    exec(compile(snippet, "README.md", "exec"), namespace)
+    assert namespace["log_std"].shape == (3,)
+    assert (namespace["log_std"] > 0).all()
+
+
+def test_demo_script_runs(capsys):
+    runpy.run_path(str(ROOT / "examples" / "quickstart.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "cross-validated" in out and "±" in out
