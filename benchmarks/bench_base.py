@@ -45,9 +45,10 @@ def plain_loop(X, y, epochs, dtype):
     opt = torch.optim.Adam(m.parameters(), lr=1e-3)
     loss_fn = torch.nn.MSELoss()
     t = time.perf_counter()
+    n = len(X)
     for _ in range(epochs):
-        perm = torch.randperm(N)
-        for s in range(0, N, BATCH):
+        perm = torch.randperm(n)
+        for s in range(0, n, BATCH):
             idx = perm[s : s + BATCH]
             opt.zero_grad()
             loss = loss_fn(m(X[idx]), y[idx])

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 
 import numpy as np
 import torch
 from _common import rst_table, setup_threads, write_page
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
@@ -152,6 +154,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     setup_threads(args.threads)
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
     epochs = 60 if args.quick else 300
 
     X, y = make_amplitude_like(args.n_train, random_state=0)

@@ -20,8 +20,29 @@ extensions = [
 autosummary_generate = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-autodoc_default_options = {"members": True, "inherited-members": False}
-templates_path = []
+# the metadata-routing setters and sklearn's inherited helpers document sklearn,
+# not skhep_ml, and their docstrings point into sklearn's own docs
+autodoc_default_options = {
+    "members": True,
+    "inherited-members": False,
+    "exclude-members": ",".join(
+        [
+            "get_metadata_routing",
+            "get_params",
+            "set_params",
+            "set_output",
+            "fit_transform",
+        ]
+        + [
+            f"set_{method}_request"
+            for method in (
+                "fit", "score", "predict", "transform", "inverse_transform",
+                "partial_fit", "score_samples", "predict_proba",
+            )
+        ]
+    ),
+}
+templates_path = ["_templates"]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
 html_theme = "pydata_sphinx_theme"
 intersphinx_mapping = {
@@ -40,6 +61,7 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "doc_module": "skhep_ml",
     "filename_pattern": r"plot_",
+    "ignore_pattern": r"(__init__|quickstart)\.py",
     "download_all_examples": False,
     "plot_gallery": "True",
 }

@@ -1,7 +1,7 @@
 """
-=============================================
+==============================================
 Bayesian surrogate of an amplitude-like target
-=============================================
+==============================================
 
 A :class:`~skhep_ml.BayesianRegressor` learns a noise-free amplitude-like function
 of five kinematic-like inputs whose values span four orders of magnitude (soft and

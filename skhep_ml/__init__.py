@@ -2,11 +2,16 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .density import FlowDensity
+from .integrate import NeuralImportanceIntegrator
+from .ratio import ALICERatioEstimator
 from .regression import BayesianRegressor
+from .scan import ActiveScanner
 
 try:
     __version__ = version("skhep_ml")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["BayesianRegressor", "__version__"]
+__all__ = ["ALICERatioEstimator", "ActiveScanner", "BayesianRegressor",
+           "FlowDensity", "NeuralImportanceIntegrator", "__version__"]

@@ -33,6 +33,7 @@ import contextlib
 import copy
 import math
 import numbers
+import threading
 
 import numpy as np
 import torch
@@ -188,9 +189,19 @@ def derive_seed(rng: np.random.RandomState) -> int:
     return int(rng.randint(MAX_SEED))
 
 
+#: torch's default generator is process-wide: seeded sections in several threads of
+#: one process (joblib's threading backend, dask's threaded workers) take turns, so
+#: each fit stays reproducible. Process-based backends run in parallel as usual.
+_TORCH_RNG_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def torch_seed(seed: int, device: str = "cpu"):
     """Seed torch inside a forked RNG state; the caller's RNG is untouched.
+
+    Sections in different threads are serialised (torch's default generator is
+    shared by all threads of a process), so a seeded fit is reproducible even
+    when fits run in threads.
 
     Parameters
     ----------
@@ -201,7 +212,7 @@ def torch_seed(seed: int, device: str = "cpu"):
     """
     dev = torch.device(device)
     devices = [dev.index or 0] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
 
@@ -258,8 +269,7 @@ def check_hidden_layer_sizes(hidden_layer_sizes) -> tuple[int, ...]:
     sizes = tuple(hidden_layer_sizes)
     if not all(isinstance(s, numbers.Integral) and s > 0 for s in sizes):
         raise ValueError(
-            "hidden_layer_sizes must be positive integers, got "
-            f"{hidden_layer_sizes!r}."
+            f"hidden_layer_sizes must be positive integers, got {hidden_layer_sizes!r}."
         )
     return tuple(int(s) for s in sizes)
 
@@ -269,7 +279,10 @@ def check_hidden_layer_sizes(hidden_layer_sizes) -> tuple[int, ...]:
 # ---------------------------------------------------------------------------
 #: parameter constraints shared by every skorch-backed estimator
 NET_PARAMETER_CONSTRAINTS = {
-    "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+    "hidden_layer_sizes": [
+        "array-like",
+        Interval(numbers.Integral, 1, None, closed="left"),
+    ],
     "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -405,7 +418,7 @@ class TorchEstimatorMixin:
         return net_class(**params)
 
     def _train_net(self, X, y=None, *, seed: int, partial: bool = False):
-        """Train ``self.net_`` on float32 tensors, then set the inference dtype.
+        """Train ``self.net_`` (float32 or ``train_dtype``); set the inference dtype.
 
         Parameters
         ----------
@@ -419,14 +432,20 @@ class TorchEstimatorMixin:
             state and history.
         """
         net = self.net_
+        dtype = self._training_dtype()
         X = torch.as_tensor(np.asarray(X) if not torch.is_tensor(X) else X)
-        X = X.to(torch.float32)
+        X = X.to(dtype)
         if y is not None:
             y = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y)
-            y = y.to(torch.float32)
+            y = y.to(dtype)
         with torch_seed(seed, net.device):
             if partial and net.initialized_:
-                net.module_.to(torch.float32)
+                net.module_.to(dtype)
+                net.partial_fit(X, y)
+            elif dtype != torch.float32:
+                # what net.fit does, with the module cast before the first step
+                net.initialize()
+                net.module_.to(dtype)
                 net.partial_fit(X, y)
             else:
                 net.fit(X, y)
@@ -435,6 +454,16 @@ class TorchEstimatorMixin:
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
         self.n_iter_ = len(history)
         return net
+
+    def _training_dtype(self):
+        """torch dtype of training: float32 unless a subclass says otherwise.
+
+        An estimator with a ``train_dtype`` parameter (``"float32"`` or
+        ``"float64"``) gets that dtype; float64 training makes weighted and
+        repeated rows agree to round-off (``check_sample_weight_equivalence``).
+        """
+        name = getattr(self, "train_dtype", "float32")
+        return torch.float64 if name == "float64" else torch.float32
 
     def _set_inference_dtype(self):
         """float64 inference on the CPU, float32 on CUDA (see module docstring)."""

@@ -1,15 +1,30 @@
 """scikit-learn's estimator checks on every public estimator, with tiny settings."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skhep_ml
 
 #: cheap constructor parameters per estimator (the checks only need to be fast)
 TINY_PARAMS = {
+    "ALICERatioEstimator": dict(
+        hidden_layer_sizes=(16,), max_epochs=10, batch_size=256, lr=1e-2,
+        random_state=0,
+    ),
+    "ActiveScanner": dict(
+        hidden_layer_sizes=(16,), max_epochs=60, batch_size=256, lr=1e-2,
+        random_state=0,
+    ),
     "BayesianRegressor": dict(
         hidden_layer_sizes=(16,), max_epochs=60, batch_size=256, lr=1e-2,
         n_predict_samples=8, random_state=0,
+    ),
+    "NeuralImportanceIntegrator": dict(
+        n_iter=3, flow_bins=4, n_transforms=2, hidden_layer_sizes=(8,),
+        vegas_bins=8, grid_bins=4, batch_size=256, random_state=0,
+    ),
+    "FlowDensity": dict(
+        n_transforms=2, bins=4, hidden_layer_sizes=(8,), max_epochs=5,
+        batch_size=1024, lr=1e-2, train_dtype="float64", random_state=0,
     ),
 }
 

@@ -1,0 +1,89 @@
+"""
+=========================================
+Normalizing-flow densities of 2-d toys
+=========================================
+
+:class:`~skhep_ml.FlowDensity` fits a rational-quadratic spline coupling flow
+by maximum likelihood. For three toy densities with an exactly known
+log-density we show the training data, samples drawn from the fitted flow and
+the learned density, and print the test log-likelihood gap to the truth.
+The last row trains on *weighted events*: points drawn from a broader proposal
+with weights ``p / proposal``, as a physics generator with biased sampling
+would deliver them; the flow learns ``p``, not the proposal.
+"""
+
+# %%
+# Data with known truth
+# ---------------------
+import matplotlib.pyplot as plt
+import numpy as np
+
+from skhep_ml import FlowDensity
+from skhep_ml.datasets import DENSITY_TOYS, make_two_moons, two_moons_log_density
+
+n_train = 3000
+rows = []
+for name in ["two_moons", "eight_gaussians", "checkerboard"]:
+    sampler, log_p, _ = DENSITY_TOYS[name]
+    rows.append((name, sampler(n_train, random_state=0), None, sampler, log_p))
+
+# weighted events: two moons drawn with noise 0.15, weighted to noise 0.1
+X_prop = make_two_moons(n_train, noise=0.15, random_state=0)
+w = np.exp(two_moons_log_density(X_prop) - two_moons_log_density(X_prop, noise=0.15))
+rows.append(
+    (
+        "two_moons, weighted events",
+        X_prop,
+        w,
+        DENSITY_TOYS["two_moons"][0],
+        two_moons_log_density,
+    )
+)
+
+# %%
+# Fit, sample, evaluate
+# ---------------------
+# The settings are small so the example runs in well under a minute.
+params = dict(
+    n_transforms=4,
+    bins=16,
+    hidden_layer_sizes=(64, 64),
+    max_epochs=15,
+    batch_size=256,
+    lr=3e-3,
+    random_state=0,
+)
+grid = np.linspace(-3, 3, 150)
+xx, yy = np.meshgrid(grid, grid)
+points = np.c_[xx.ravel(), yy.ravel()]
+
+fig, axes = plt.subplots(len(rows), 3, figsize=(9, 3 * len(rows)))
+for ax_row, (name, X, weight, sampler, log_p) in zip(axes, rows):
+    est = FlowDensity(**params).fit(X, sample_weight=weight)
+    X_test = sampler(5000, random_state=1)
+    finite = np.isfinite(log_p(X_test))
+    gap = np.mean(log_p(X_test)[finite] - est.score_samples(X_test)[finite])
+    print(f"{name:28s} test log-likelihood gap to the truth: {gap:.3f} nats")
+
+    ax_row[0].hist2d(
+        X[:, 0],
+        X[:, 1],
+        bins=80,
+        range=[[-3, 3], [-3, 3]],
+        weights=weight,
+        cmap="viridis",
+    )
+    ax_row[0].set_title(f"{name}\ntraining data")
+    S = est.sample(n_train * 3, random_state=0)
+    ax_row[1].hist2d(
+        S[:, 0], S[:, 1], bins=80, range=[[-3, 3], [-3, 3]], cmap="viridis"
+    )
+    ax_row[1].set_title("flow samples")
+    density = np.exp(est.score_samples(points)).reshape(xx.shape)
+    ax_row[2].pcolormesh(xx, yy, density, cmap="viridis", shading="auto")
+    ax_row[2].set_title(f"flow density (gap {gap:.3f} nats)")
+    for ax in ax_row:
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+fig.tight_layout()

@@ -1,0 +1,187 @@
+"""Monotonic rational-quadratic splines (Durkan et al., arXiv:1906.04032).
+
+Pure functions of tensors. A spline of ``K`` bins is given by unnormalised bin
+widths ``(..., K)``, bin heights ``(..., K)`` and knot derivatives: ``(..., K - 1)``
+inner derivatives when the spline has linear (identity) tails outside
+``[-B, B]`` (:func:`rqs_tails`, boundary derivatives fixed to 1), or
+``(..., K + 1)`` when it maps ``[0, 1]`` onto ``[0, 1]`` with no tails
+(:func:`rqs_unit`). All-zero parameters give the identity map exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "MIN_BIN_HEIGHT",
+    "MIN_BIN_WIDTH",
+    "MIN_DERIVATIVE",
+    "rqs",
+    "rqs_tails",
+    "rqs_unit",
+]
+
+MIN_BIN_WIDTH = 1e-3
+MIN_BIN_HEIGHT = 1e-3
+MIN_DERIVATIVE = 1e-3
+#: softplus(_DERIV_SHIFT) + MIN_DERIVATIVE == 1: a zero parameter is slope 1
+_DERIV_SHIFT = math.log(math.expm1(1.0 - MIN_DERIVATIVE))
+
+
+def _knots(unnormalized: torch.Tensor, low: float, high: float, min_size: float):
+    """Knot positions: ``(inner (..., K - 1), all (..., K + 1))`` from logits."""
+    n_bins = unnormalized.shape[-1]
+    sizes = torch.softmax(unnormalized, dim=-1)
+    sizes = min_size + (1.0 - min_size * n_bins) * sizes
+    inner = low + (high - low) * torch.cumsum(sizes[..., :-1], dim=-1)
+    edge = inner[..., :1]
+    # exact end points whatever the round-off of the cumulative sum
+    knots = torch.cat(
+        [
+            edge.new_full((1,), low).expand_as(edge),
+            inner,
+            edge.new_full((1,), high).expand_as(edge),
+        ],
+        dim=-1,
+    )
+    return inner, knots
+
+
+def rqs(
+    inputs: torch.Tensor,
+    unnormalized_widths: torch.Tensor,
+    unnormalized_heights: torch.Tensor,
+    unnormalized_derivatives: torch.Tensor,
+    *,
+    inverse: bool = False,
+    low: float = 0.0,
+    high: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rational-quadratic spline on ``[low, high]`` with all ``K + 1`` derivatives.
+
+    Parameters
+    ----------
+    inputs : Tensor of shape (...)
+        Points, expected inside ``[low, high]`` (clamped there).
+    unnormalized_widths, unnormalized_heights : Tensor of shape (..., K)
+        Softmax logits of the bin widths and heights.
+    unnormalized_derivatives : Tensor of shape (..., K + 1)
+        Knot derivatives before ``softplus``; 0 means slope 1.
+    inverse : bool, default=False
+        Evaluate the inverse map.
+    low, high : float, default=0.0, 1.0
+        The interval mapped onto itself.
+
+    Returns
+    -------
+    outputs : Tensor of shape (...)
+        Transformed points.
+    logabsdet : Tensor of shape (...)
+        ``log |d outputs / d inputs|``.
+    """
+    inner_w, cumwidths = _knots(unnormalized_widths, low, high, MIN_BIN_WIDTH)
+    inner_h, cumheights = _knots(unnormalized_heights, low, high, MIN_BIN_HEIGHT)
+    derivatives = MIN_DERIVATIVE + F.softplus(unnormalized_derivatives + _DERIV_SHIFT)
+
+    x = inputs.clamp(low, high)
+    idx = torch.searchsorted(inner_h if inverse else inner_w, x[..., None], right=True)
+    idx1 = idx + 1
+
+    x_k = cumwidths.gather(-1, idx)[..., 0]
+    w_k = cumwidths.gather(-1, idx1)[..., 0] - x_k
+    y_k = cumheights.gather(-1, idx)[..., 0]
+    h_k = cumheights.gather(-1, idx1)[..., 0] - y_k
+    d_k = derivatives.gather(-1, idx)[..., 0]
+    d_k1 = derivatives.gather(-1, idx1)[..., 0]
+    s = h_k / w_k
+    dsum = d_k + d_k1 - 2.0 * s
+
+    if inverse:
+        dy = x - y_k
+        a = h_k * (s - d_k) + dy * dsum
+        b = h_k * d_k - dy * dsum
+        c = -s * dy
+        disc = (b.square() - 4.0 * a * c).clamp_min(0.0)
+        theta = (2.0 * c) / (-b - disc.sqrt())
+        theta = theta.clamp(0.0, 1.0)
+        outputs = theta * w_k + x_k
+    else:
+        theta = ((x - x_k) / w_k).clamp(0.0, 1.0)
+        tt = theta * (1.0 - theta)
+        outputs = y_k + h_k * (s * theta.square() + d_k * tt) / (s + dsum * tt)
+    tt = theta * (1.0 - theta)
+    denominator = s + dsum * tt
+    deriv_numerator = s.square() * (
+        d_k1 * theta.square() + 2.0 * s * tt + d_k * (1.0 - theta).square()
+    )
+    logabsdet = torch.log(deriv_numerator) - 2.0 * torch.log(denominator)
+    if inverse:
+        outputs = outputs.clamp(low, high)
+        return outputs, -logabsdet
+    return outputs.clamp(low, high), logabsdet
+
+
+def rqs_unit(
+    inputs,
+    unnormalized_widths,
+    unnormalized_heights,
+    unnormalized_derivatives,
+    *,
+    inverse: bool = False,
+):
+    """Spline mapping ``[0, 1]`` onto ``[0, 1]`` exactly (no tails).
+
+    Inputs outside ``[0, 1]`` are clamped to the edge. See :func:`rqs` for the
+    parameters (``unnormalized_derivatives`` has ``K + 1`` entries).
+
+    Returns
+    -------
+    outputs, logabsdet : Tensor of shape (...)
+    """
+    return rqs(
+        inputs,
+        unnormalized_widths,
+        unnormalized_heights,
+        unnormalized_derivatives,
+        inverse=inverse,
+        low=0.0,
+        high=1.0,
+    )
+
+
+def rqs_tails(
+    inputs,
+    unnormalized_widths,
+    unnormalized_heights,
+    unnormalized_derivatives,
+    *,
+    inverse: bool = False,
+    tail_bound: float = 5.0,
+):
+    """Spline on ``[-tail_bound, tail_bound]``, identity outside.
+
+    The boundary derivatives are fixed to 1 so the map is continuously
+    differentiable; ``unnormalized_derivatives`` has ``K - 1`` (inner) entries.
+
+    Returns
+    -------
+    outputs, logabsdet : Tensor of shape (...)
+    """
+    # zero logits: slope exactly 1 at the boundaries, matching the identity tails
+    derivs = F.pad(unnormalized_derivatives, (1, 1), value=0.0)
+    inside = (inputs >= -tail_bound) & (inputs <= tail_bound)
+    out, lad = rqs(
+        inputs,
+        unnormalized_widths,
+        unnormalized_heights,
+        derivs,
+        inverse=inverse,
+        low=-tail_bound,
+        high=tail_bound,
+    )
+    outputs = torch.where(inside, out, inputs)
+    logabsdet = torch.where(inside, lad, torch.zeros_like(lad))
+    return outputs, logabsdet

@@ -1,0 +1,403 @@
+"""NeuralImportanceIntegrator against exact integrals and exact samples."""
+
+import math
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+import vegas
+from scipy import stats
+from sklearn.model_selection import GridSearchCV
+
+from skhep_ml import NeuralImportanceIntegrator
+from skhep_ml.datasets import (
+    BreitWignerRidge,
+    Camel,
+    CrossingResonances,
+    Ring,
+    make_integrand,
+)
+from skhep_ml.integrate import BreitWignerMapping, IntegrationResult, unweight
+from skhep_ml.losses import (
+    kl_loss,
+    multichannel_variance_loss,
+    variance_loss,
+)
+
+#: cheap settings: the tests check honesty and plumbing, the benchmark quality
+TINY = dict(
+    n_iter=6,
+    n_samples_per_iter=500,
+    hidden_layer_sizes=(16,),
+    flow_bins=6,
+    n_transforms=2,
+    vegas_iter=4,
+    vegas_samples_per_iter=1500,
+)
+
+
+def _fit(f, budget=20_000, seed=0, **kw):
+    params = {**TINY, **kw}
+    return NeuralImportanceIntegrator(
+        integrand=f, max_evaluations=budget, random_state=seed, **params
+    ).fit()
+
+
+# ---------------------------------------------------------------- datasets
+@pytest.mark.parametrize(
+    "name", ["camel_d2", "camel_d4", "ring_d2", "ridge_d4", "resonances_d3"]
+)
+def test_exact_integrals_agree_with_plain_monte_carlo(name):
+    f = make_integrand(name)
+    rng = np.random.default_rng(0)
+    v = f(rng.uniform(size=(400_000, f.n_features)))
+    assert abs(v.mean() - f.integral) < 5 * v.std() / math.sqrt(len(v))
+
+
+def test_integrands_accept_torch_and_numpy_alike():
+    X = np.random.default_rng(1).uniform(size=(7, 4))
+    for f in (Camel(4), BreitWignerRidge()):
+        np.testing.assert_allclose(f(torch.as_tensor(X)).numpy(), f(X), rtol=1e-12)
+    with pytest.raises(ValueError, match="shape"):
+        Ring()(X)
+    with pytest.raises(ValueError, match="unknown integrand"):
+        make_integrand("nope")
+
+
+def test_camel_exact_integral_by_quadrature():
+    # 1-d factor by a fine midpoint rule, then the product over dimensions
+    t = (np.arange(200_000) + 0.5) / 200_000
+    s = 0.1
+    g = lambda m: np.exp(-0.5 * ((t - m) / s) ** 2) / (s * math.sqrt(2 * math.pi))  # noqa: E731
+    one_dim = g(1 / 3).mean()
+    assert Camel(8).integral == pytest.approx(one_dim**8, rel=1e-9)
+    assert CrossingResonances().integral > 0.98
+
+
+# ------------------------------------------------------------------ losses
+def test_losses_know_the_optimum():
+    torch.manual_seed(0)
+    x = torch.rand(50_000, dtype=torch.float64)
+    f = 3 * x**2
+    q_uniform = torch.ones_like(x)
+    # relative variance of 3x^2 under U(0,1) is 4/5
+    assert variance_loss(f, q_uniform, q_uniform).item() == pytest.approx(0.8, rel=0.03)
+    q_opt = f / 1.0
+    # zero up to the noise of the importance-sampled normalisation
+    assert variance_loss(f, q_opt, q_uniform).item() == pytest.approx(0.0, abs=1e-3)
+    assert kl_loss(f, q_opt, q_uniform).item() == pytest.approx(0.0, abs=1e-2)
+    assert variance_loss(f, q_opt).item() == pytest.approx(0.0, abs=1e-12)
+    assert kl_loss(f, q_uniform, q_uniform).item() == pytest.approx(
+        math.log(3) - 2 / 3, rel=0.03
+    )
+    # two channels splitting f with alpha: both exact -> zero variance
+    alpha = torch.stack([x, 1 - x], 1)
+    q_test = torch.stack([6 * x**3 / 1.5, 6 * x**2 * (1 - x) / 0.5], 1)
+    loss = multichannel_variance_loss(f, q_test, alpha, q_uniform)
+    assert loss.item() == pytest.approx(0.0, abs=1e-3)
+
+
+# ------------------------------------------------------- estimates vs truth
+@pytest.mark.parametrize(
+    "name", ["camel_d2", "camel_d4", "ring_d2", "ridge_d4", "resonances_d3"]
+)
+def test_pull_on_every_integrand(name):
+    f = make_integrand(name)
+    est = _fit(f)
+    value, error = est.integrate(20_000, random_state=1)
+    assert abs(value - f.integral) < 4 * error
+    assert abs(est.integral_ - f.integral) < 4 * est.integral_error_
+    assert est.n_evaluations_ == 40_000
+
+
+def test_budget_is_respected_exactly():
+    for budget in (5_000, 12_345):
+        est = _fit(Camel(2), budget=budget)
+        assert est.n_evaluations_ == budget
+        assert 0 < est.result_.n_evaluations < budget
+    # a tiny budget skips VEGAS and training and integrates uniformly
+    assert _fit(Camel(2), budget=10).n_evaluations_ == 10
+    with pytest.raises(ValueError, match="too small"):
+        _fit(Camel(2), budget=3)
+
+
+@pytest.mark.slow
+def test_error_estimate_is_honest_over_20_seeds():
+    f = Camel(2)
+    pulls = []
+    for seed in range(20):
+        est = _fit(f, budget=10_000, seed=seed)
+        pulls.append((est.integral_ - f.integral) / est.integral_error_)
+    pulls = np.array(pulls)
+    assert np.all(np.abs(pulls) < 4)
+    assert 0.7 <= pulls.std() <= 1.4
+
+
+def test_error_estimate_is_honest_over_seeds_quick():
+    # the same check with a fixed trained proposal and 20 fresh integrations
+    f = Camel(2)
+    est = _fit(f)
+    pulls = []
+    for seed in range(20):
+        value, error = est.integrate(2_000, random_state=seed)
+        pulls.append((value - f.integral) / error)
+    pulls = np.array(pulls)
+    assert np.all(np.abs(pulls) < 4)
+    assert 0.6 <= pulls.std() <= 1.5
+
+
+def test_unweighted_events_follow_the_integrand():
+    f = Camel(2)
+    est = _fit(f, budget=30_000)
+    X, w = est.sample(40_000, unweighted=True, random_state=0)
+    assert np.all(w == w[0]) and len(X) > 1_000
+    assert est.unweighting_["efficiency"] == pytest.approx(len(X) / 40_000)
+    # exact sample of f by rejection from the uniform distribution
+    rng = np.random.default_rng(5)
+    U = rng.uniform(size=(400_000, 2))
+    fmax = f(np.array([[1 / 3, 1 / 3]]))[0] * 1.01
+    truth = U[rng.uniform(size=len(U)) * fmax < f(U)][: len(X)]
+    for a, b in (
+        (X[:, 0], truth[:, 0]),
+        (X[:, 1], truth[:, 1]),
+        (X.sum(1), truth.sum(1)),
+        (X[:, 0] - X[:, 1], truth[:, 0] - truth[:, 1]),
+    ):
+        assert stats.ks_2samp(a, b).pvalue > 1e-3
+    # partial unweighting reports its overweight fraction
+    _, w2 = est.sample(20_000, unweighted=True, quantile=0.99, random_state=1)
+    info = est.unweighting_
+    assert 0 <= info["overweight_fraction"] < 0.2
+    assert np.all(w2 >= info["reference_weight"])
+
+
+def test_unweight_function():
+    w = np.random.default_rng(0).exponential(size=200_000)
+    keep, new, info = unweight(w, random_state=0)
+    assert info["efficiency"] == pytest.approx(w.mean() / w.max(), rel=0.05)
+    assert new.sum() / len(w) == pytest.approx(w.mean(), rel=0.05)
+    keep, new, info = unweight(w, quantile=0.9, random_state=0)
+    assert new.sum() / len(w) == pytest.approx(w.mean(), rel=0.02)
+    assert info["overweight_fraction"] > 0
+
+
+def test_vegas_start_is_no_worse_than_vegas():
+    f = Camel(4)
+    # the untrained proposal: VEGAS grid + identity flow (lr ~ 0, one round)
+    est = NeuralImportanceIntegrator(
+        integrand=f,
+        vegas_iter=6,
+        vegas_samples_per_iter=5_000,
+        n_iter=1,
+        n_samples_per_iter=100,
+        lr=1e-12,
+        defensive_fraction=0.0,
+        stratified=False,
+        n_integration_samples=50_000,
+        random_state=0,
+    ).fit()
+    ours = est.integrate(50_000, random_state=0).rel_std
+    # vegas' own map, adapted with the same calls, no stratification
+    rng = np.random.default_rng(0)
+    amap = vegas.AdaptiveMap([[0, 1]] * 4, ninc=64)
+    for _ in range(6):
+        y = rng.uniform(size=(5_000, 4))
+        x, jac = np.empty_like(y), np.empty(len(y))
+        amap.map(y, x, jac)
+        amap.add_training_data(y, (f(x) * jac) ** 2)
+        amap.adapt(alpha=0.5)
+    y = rng.uniform(size=(50_000, 4))
+    x, jac = np.empty_like(y), np.empty(len(y))
+    amap.map(y, x, jac)
+    w = f(x) * jac
+    assert ours <= 1.15 * (w.std() / w.mean())
+
+
+# ----------------------------------------------------------------- errors
+class _BadAfter:
+    """Returns NaN (or a negative value) at points with x0 > 0.9 after k calls."""
+
+    n_features = 2
+
+    def __init__(self, k, bad=np.nan):
+        self.k, self.bad, self.calls = k, bad, 0
+
+    def __call__(self, X):
+        self.calls += 1
+        v = Camel(2)(X)
+        if self.calls > self.k:
+            v = np.where(X[:, 0] > 0.9, self.bad, v)
+        return v
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1.0])
+def test_invalid_integrand_values_name_the_points_and_keep_them(bad):
+    est = NeuralImportanceIntegrator(
+        integrand=_BadAfter(2, bad), random_state=0, **TINY
+    )
+    with pytest.raises(
+        ValueError, match=r"NaN, infinite or negative value\(s\).*point"
+    ):
+        est.fit()
+    assert len(est.buffer_X_) == 2 * 1_500  # the two good VEGAS batches are kept
+    assert np.all(np.isfinite(est.buffer_y_))
+    assert np.any(~np.isfinite(est.failed_y_) | (est.failed_y_ < 0))
+    assert est.n_evaluations_ == 3 * 1_500
+
+
+def test_wrong_shape_and_dimension_errors():
+    with pytest.raises(ValueError, match="shape"):
+        NeuralImportanceIntegrator(
+            integrand=lambda X: X, n_dims=2, random_state=0, **TINY
+        ).fit()
+    with pytest.raises(ValueError, match="dimension is unknown"):
+        NeuralImportanceIntegrator(integrand=lambda X: X[:, 0], **TINY).fit()
+    with pytest.raises(ValueError, match="requires y"):
+        NeuralImportanceIntegrator().fit(np.random.rand(10, 2))
+
+
+def test_mode_guard_warns_on_disagreement():
+    est = _fit(Camel(2), budget=10_000)
+    est.integral_, est.integral_error_ = 0.5, 1e-3
+    with pytest.warns(RuntimeWarning, match="lost a mode"):
+        est._check_modes()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_camel_d8_never_silently_drops_a_peak(seed):
+    f = Camel(8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = _fit(f, budget=60_000, seed=seed, n_samples_per_iter=800)
+    warned = any("lost" in str(w.message) for w in caught)
+    X, w = est.sample(20_000, random_state=0)
+    near_low = np.linalg.norm(X - 1 / 3, axis=1) < np.linalg.norm(X - 2 / 3, axis=1)
+    # the proposal keeps sampling both peaks (the defensive components) ...
+    assert 0.02 < near_low.mean() < 0.98
+    # ... and either the weighted share of each peak is 1/2 and the integral
+    # right within their errors, or the fit warned about a lost mode
+    share = w[near_low].sum() / w.sum()
+    share_err = np.std(w * (near_low - share)) / (w.mean() * math.sqrt(len(w)))
+    pull = (est.integral_ - f.integral) / est.integral_error_
+    assert warned or (abs(share - 0.5) < 4 * share_err and abs(pull) < 4)
+    assert est.integral_ > 0.5 - 4 * est.integral_error_
+
+
+# ------------------------------------------------------------ multi-channel
+def test_multichannel_with_resonance_mappings():
+    f = CrossingResonances()
+    maps = [BreitWignerMapping(3, 0, 0.3, 0.01), BreitWignerMapping(3, 1, 0.6, 0.01)]
+    est = _fit(f, channels=maps)
+    assert est.n_channels_ == 2
+    assert abs(est.integral_ - f.integral) < 4 * est.integral_error_
+
+    # prior channel weights (the two propagators) and a number of channels
+    def prior(X):
+        return np.column_stack(
+            [
+                0.6 / ((X[:, 0] - 0.3) ** 2 + 2.5e-5),
+                0.4 / ((X[:, 1] - 0.6) ** 2 + 2.5e-5),
+            ]
+        )
+
+    with_prior = _fit(f, channels=maps, prior_weights=prior)
+    assert abs(with_prior.integral_ - f.integral) < 4 * with_prior.integral_error_
+    single = _fit(f)
+    assert with_prior.result_.rel_std < 0.5 * single.result_.rel_std
+    est = _fit(Camel(2), channels=2)
+    assert abs(est.integral_ - Camel(2).integral) < 4 * est.integral_error_
+    assert np.isclose(est.channel_fractions_.sum(), 1.0)
+
+
+# --------------------------------------------------- densities and the API
+def test_score_samples_is_a_normalised_density_consistent_with_sampling():
+    f = Camel(2)
+    est = NeuralImportanceIntegrator(
+        integrand=lambda X: f(np.column_stack([X[:, 0] / 2, (X[:, 1] + 1) / 2])) / 4,
+        bounds=[[0, 2], [-1, 1]],
+        max_evaluations=20_000,
+        random_state=0,
+        **TINY,
+    ).fit()
+    # integral over the box is the camel integral (change of variables)
+    assert abs(est.integral_ - f.integral) < 4 * est.integral_error_
+    U = np.random.default_rng(0).uniform([0, -1], [2, 1], size=(200_000, 2))
+    dens = np.exp(est.score_samples(U))
+    assert 4 * dens.mean() == pytest.approx(
+        1.0, abs=4 * 4 * dens.std() / math.sqrt(len(U))
+    )
+    assert np.all(est.score_samples(np.array([[3.0, 0.0]])) == -np.inf)
+    # the weights of sampled events are f / density
+    n0 = est.n_evaluations_
+    X, w = est.sample(500, random_state=0)
+    assert est.n_evaluations_ == n0 + 500
+    fx = f(np.column_stack([X[:, 0] / 2, (X[:, 1] + 1) / 2])) / 4
+    np.testing.assert_allclose(w, fx / np.exp(est.score_samples(X)), rtol=1e-6)
+
+
+def test_result_object_and_pickle():
+    est = _fit(Camel(2), budget=10_000)
+    res = est.result_
+    assert isinstance(res, IntegrationResult)
+    value, error = res
+    assert (value, error) == (est.integral_, est.integral_error_)
+    assert 0 < res.unweighting_efficiency <= res.unweighting_efficiency_q <= 1
+    est2 = pickle.loads(pickle.dumps(est))
+    X = np.random.default_rng(0).uniform(size=(50, 2))
+    np.testing.assert_array_equal(est2.score_samples(X), est.score_samples(X))
+    assert pickle.loads(pickle.dumps(res)).rel_std == res.rel_std
+
+
+def test_refit_is_reproducible():
+    a = _fit(Camel(2), budget=8_000)
+    b = _fit(Camel(2), budget=8_000)
+    assert a.integral_ == b.integral_
+
+
+def test_torch_integrand_and_joblib_chunks_agree():
+    f = Camel(2)
+    a = _fit(f, budget=8_000)
+    b = _fit(f, budget=8_000, integrand_backend="torch")
+    with joblib.parallel_config(backend="threading"):
+        c = _fit(f, budget=8_000, n_jobs=2)
+    assert b.integral_ == pytest.approx(a.integral_, rel=1e-5)
+    assert c.integral_ == a.integral_
+    assert b.n_evaluations_ == c.n_evaluations_ == 8_000
+
+
+def test_fit_from_an_evaluated_buffer_and_grid_search():
+    f = Camel(2)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(4_000, 2))
+    est = NeuralImportanceIntegrator(
+        n_iter=20,
+        random_state=0,
+        **{k: v for k, v in TINY.items() if k != "n_iter"},
+        bounds=[[0, 1], [0, 1]],
+    )
+    est.fit(X, f(X))
+    assert abs(est.integral_ - f.integral) < 4 * est.integral_error_
+    Xt = rng.uniform(size=(4_000, 2))
+    trained = est.score(Xt, f(Xt))
+    assert trained > -f(Xt).var() / f(Xt).mean() ** 2  # better than uniform
+    # GridSearchCV on held-out uniform points (the integrand is called in score)
+    grid = GridSearchCV(
+        NeuralImportanceIntegrator(
+            integrand=f, max_evaluations=6_000, random_state=0, **TINY
+        ),
+        {"defensive_fraction": [0.05, 0.5]},
+        cv=2,
+    ).fit(X[:2_000])
+    assert grid.best_params_["defensive_fraction"] == 0.05
+    assert np.isfinite(grid.best_score_)
+
+
+@pytest.mark.gpu
+def test_cuda_fit_with_a_torch_integrand():
+    f = Camel(2)
+    est = _fit(f, budget=20_000, device="cuda", integrand_backend="torch")
+    assert abs(est.integral_ - f.integral) < 4 * est.integral_error_
+    assert est.net_.device == "cuda"
