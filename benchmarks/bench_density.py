@@ -395,7 +395,9 @@ def main(argv=None):
             "better). zuko NSF is autoregressive: sampling inverts it one "
             "dimension at a time. Weighted tasks: events from a proposal (two moons "
             "with noise 0.15; the 8-d density with signal fraction 0.6) with "
-            "weights p / proposal.",
+            "weights p / proposal. Timings come from a shared 2-core machine "
+            "with other jobs running: compare methods within one run (the "
+            "ratios), not across runs.",
             "",
             *lines,
             "",

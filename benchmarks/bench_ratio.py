@@ -250,7 +250,9 @@ def render(rows, exact, sizes, args):
         "validation split;",
         f"ALICES uses α = {ALPHA} and the joint score clipped at ±{CLIP:g} in "
         "both. madminer's",
-        "``ParameterizedRatioEstimator`` runs with ``n_workers=0``.",
+        "``ParameterizedRatioEstimator`` runs with ``n_workers=0`` and its defaults",
+        "otherwise (AMSGrad, learning rate decaying exponentially to lr/10);",
+        "``ALICERatioEstimator`` with its defaults (Adam, cosine learning-rate decay).",
         "",
         "* **MSE**: mean of (log r̂ − log r)² on 20 000 held-out rows (exact log r).",
         "* **MSE / best mm**: ratio to madminer's best MSE at the same n (goal ≤ 0.8).",
@@ -308,6 +310,11 @@ def render(rows, exact, sizes, args):
     # goals
     extra = pathlib.Path(args.out).resolve() == EXTRA
     lines += ["Goals", "^^^^^" if extra else "~~~~~", ""]
+    lines += [
+        "Timings are wall-clock on a 2-core machine shared with other jobs; they",
+        "vary by ~±30 % between runs.",
+        "",
+    ]
     for n in sizes:
         sub = [r for r in rows if r["n"] == n]
         best_mm = min(r["mse"] for r in sub if r["lib"] == "madminer")

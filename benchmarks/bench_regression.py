@@ -152,10 +152,11 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer epochs")
     parser.add_argument("--n-train", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=None, help="override epochs")
     args = parser.parse_args()
     setup_threads(args.threads)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
-    epochs = 60 if args.quick else 300
+    epochs = args.epochs or (60 if args.quick else 300)
 
     X, y = make_amplitude_like(args.n_train, random_state=0)
     Xt, yt = make_amplitude_like(20_000, random_state=1)
@@ -207,6 +208,7 @@ def main():
     table = rst_table(rows, cols)
     print(table)
     cmd = "python benchmarks/bench_regression.py" + (" --quick" if args.quick else "")
+    cmd += f" --n-train {args.n_train} --epochs {epochs}"
     write_page(
         "regression",
         "BayesianRegressor: amplitude-like surrogate",

@@ -63,7 +63,7 @@ print(f"exact   MLE = {exact.mle[0]:+.3f}, 68% [{lo:+.3f}, {hi:+.3f}]")
 # the exact one. Right: the −2Δlog L curves with the Wilks thresholds.
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.2))
 x0 = np.linspace(-3, 3, 200)
-colors = {"carl": "tab:gray", "alice": "tab:blue", "alices": "tab:orange"}
+colors = {"carl": "tab:green", "alice": "tab:blue", "alices": "tab:orange"}
 for theta, style in zip((-0.8, 0.3, 0.8), (":", "--", "-")):
     Xq = np.column_stack([x0, np.zeros_like(x0), np.full_like(x0, theta)])
     ax0.plot(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
 
 import numpy as np
@@ -483,10 +484,21 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
             )
         rng = check_random_state(random_state)
         gen = torch.Generator(device=self.net_.device).manual_seed(derive_seed(rng))
-        rows = np.empty((int(n_samples), 0))
-        S = self._forward_batches(
-            lambda m, xb: m.flow.sample(len(xb), generator=gen), rows
-        )
+        n = int(n_samples)
+        flow = self.net_.module_.flow
+        if self._training_dtype() == torch.float32 and self._module_dtype() != (
+            torch.float32
+        ):
+            # weights trained in float32 are exact in float32: sample there,
+            # about twice as fast as float64 inference on a CPU
+            flow = copy.deepcopy(flow).to(torch.float32)
+        bs = self.inference_batch_size
+        chunks = []
+        with torch.no_grad():
+            for start in range(0, n, bs):
+                xb = flow.sample(min(bs, n - start), generator=gen)
+                chunks.append(xb.cpu().to(torch.float64).numpy())
+        S = np.concatenate(chunks)
         return self._from_real(S * self.scale_ + self.mean_)
 
     def __sklearn_tags__(self):

@@ -258,7 +258,10 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     lr : float, default=1e-3
         Adam learning rate.
     lr_schedule : {"cosine", "constant"}, default="cosine"
-        Learning-rate schedule over ``max_epochs``.
+        Learning-rate schedule over ``max_epochs``. On the ALICE toy with 50
+        epochs a constant rate gave a 1.1-1.7x lower MSE of ``log r̂`` at
+        1e3-1e4 events but a 4x higher one at 1e5 (the final weights stay
+        noisy); cosine decay is the safe default.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` (split by skorch, joint ratios and
         scores with it), stop when the validation cross-entropy has not

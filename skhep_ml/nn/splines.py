@@ -34,9 +34,13 @@ _DERIV_SHIFT = math.log(math.expm1(1.0 - MIN_DERIVATIVE))
 def _knots(unnormalized: torch.Tensor, low: float, high: float, min_size: float):
     """Knot positions: ``(inner (..., K - 1), all (..., K + 1))`` from logits."""
     n_bins = unnormalized.shape[-1]
-    sizes = torch.softmax(unnormalized, dim=-1)
-    sizes = min_size + (1.0 - min_size * n_bins) * sizes
-    inner = low + (high - low) * torch.cumsum(sizes[..., :-1], dim=-1)
+    width = high - low
+    # knot k (1..K-1) = low + width * (k * min_size + (1 - K * min_size) * cumsoftmax)
+    offset = low + width * min_size * torch.arange(
+        1, n_bins, dtype=unnormalized.dtype, device=unnormalized.device
+    )
+    cum = torch.cumsum(torch.softmax(unnormalized, dim=-1)[..., :-1], dim=-1)
+    inner = torch.add(offset, cum, alpha=width * (1.0 - min_size * n_bins))
     edge = inner[..., :1]
     # exact end points whatever the round-off of the cumulative sum
     knots = torch.cat(
@@ -84,7 +88,6 @@ def rqs(
     """
     inner_w, cumwidths = _knots(unnormalized_widths, low, high, MIN_BIN_WIDTH)
     inner_h, cumheights = _knots(unnormalized_heights, low, high, MIN_BIN_HEIGHT)
-    derivatives = MIN_DERIVATIVE + F.softplus(unnormalized_derivatives + _DERIV_SHIFT)
 
     x = inputs.clamp(low, high)
     idx = torch.searchsorted(inner_h if inverse else inner_w, x[..., None], right=True)
@@ -94,8 +97,10 @@ def rqs(
     w_k = cumwidths.gather(-1, idx1)[..., 0] - x_k
     y_k = cumheights.gather(-1, idx)[..., 0]
     h_k = cumheights.gather(-1, idx1)[..., 0] - y_k
-    d_k = derivatives.gather(-1, idx)[..., 0]
-    d_k1 = derivatives.gather(-1, idx1)[..., 0]
+    # softplus only of the two knot slopes in use
+    u_k = unnormalized_derivatives.gather(-1, torch.cat([idx, idx1], dim=-1))
+    d = MIN_DERIVATIVE + F.softplus(u_k + _DERIV_SHIFT)
+    d_k, d_k1 = d[..., 0], d[..., 1]
     s = h_k / w_k
     dsum = d_k + d_k1 - 2.0 * s
 
