@@ -15,7 +15,6 @@ in the band, against uniform sampling of the box.
 # Scan with a budget of expensive calls
 # --------------------------------------
 import matplotlib.pyplot as plt
-import numpy as np
 
 from skhep_ml import ActiveScanner, FlowDensity
 from skhep_ml.datasets import make_scan_problem
@@ -48,7 +47,9 @@ print(f"uniform points in the band:   {problem.in_target_fraction:.1%}")
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharex=True, sharey=True)
 axes[0].scatter(*found[:, :2].T, s=2, alpha=0.4)
 axes[0].set(title=f"scan: {len(found)} in-band points", xlabel="$x_1$", ylabel="$x_2$")
-axes[1].scatter(*generated[:3000, :2].T, s=2, alpha=0.4, c=in_band[:3000], cmap="coolwarm_r")
+axes[1].scatter(
+    *generated[:3000, :2].T, s=2, alpha=0.4, c=in_band[:3000], cmap="coolwarm_r"
+)
 axes[1].set(title=f"flow samples: {in_band.mean():.0%} in band", xlabel="$x_1$")
 fig.tight_layout()
 plt.show()

@@ -61,10 +61,16 @@ for name, v, e in table:
     print(f"{name:28s} {v:.5f} ± {e:.5f}")
 
 fig, ax = plt.subplots(figsize=(6, 4))
-ax.errorbar([1, 2], [table[1][1], table[2][1]], yerr=[table[1][2], table[2][2]], fmt="o")
+ax.errorbar(
+    [1, 2], [table[1][1], table[2][1]], yerr=[table[1][2], table[2][2]], fmt="o"
+)
 ax.axhline(expensive.integral, color="k", ls="--", label="exact")
-ax.set(xticks=[1, 2], xticklabels=["surrogate proposal", "plain MC"], xlim=(0.5, 2.5),
-       ylabel=f"integral estimate ({n_true} true calls)")
+ax.set(
+    xticks=[1, 2],
+    xticklabels=["surrogate proposal", "plain MC"],
+    xlim=(0.5, 2.5),
+    ylabel=f"integral estimate ({n_true} true calls)",
+)
 ax.legend()
 fig.tight_layout()
 plt.show()

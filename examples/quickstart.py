@@ -45,7 +45,7 @@ print(
 )
 
 # 2. A density: GridSearchCV picks the flow by held-out log-likelihood.
-X = make_two_moons(3000, random_state=0)
+X = make_two_moons(2000, random_state=0)
 grid = GridSearchCV(
     FlowDensity(max_epochs=30, hidden_layer_sizes=(64, 64), random_state=0),
     {"n_transforms": [2, 4]},
@@ -54,13 +54,13 @@ grid = GridSearchCV(
 X_test = make_two_moons(2000, random_state=1)
 gap = np.mean(two_moons_log_density(X_test)) - grid.score(X_test)
 print(
-    f"FlowDensity                 best n_transforms={grid.best_params_['n_transforms']}, "
+    f"FlowDensity                 n_transforms={grid.best_params_['n_transforms']}, "
     f"log-likelihood gap to the truth {gap:.3f} nats"
 )
 
 # 3. An integral: neural importance sampling from a VEGAS start.
 camel = Camel(4)
-nis = NeuralImportanceIntegrator(integrand=camel, n_iter=20, random_state=0).fit()
+nis = NeuralImportanceIntegrator(integrand=camel, n_iter=8, random_state=0).fit()
 value, error = nis.integrate(20_000, random_state=1)
 print(
     f"NeuralImportanceIntegrator  {value:.4f} ± {error:.4f} "
@@ -75,7 +75,10 @@ ratio = make_pipeline(
 ratio.fit(X, y, aliceratioestimator__joint_ratio=joint_ratio)
 X_test, *_ = make_alice_toy(2000, random_state=1)
 mse = np.mean(
-    (ratio[-1].predict_log_ratio(ratio[0].transform(X_test)) - alice_toy_log_ratio(X_test))
+    (
+        ratio[-1].predict_log_ratio(ratio[0].transform(X_test))
+        - alice_toy_log_ratio(X_test)
+    )
     ** 2
 )
 print(f"ALICERatioEstimator         MSE of log r against the exact ratio {mse:.4f}")
@@ -89,6 +92,7 @@ scanner = ActiveScanner(
     n_initial=500,
     n_per_iteration=500,
     max_evaluations=3000,
+    n_candidates=20_000,
     random_state=0,
 ).fit()
 print(

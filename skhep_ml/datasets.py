@@ -1,4 +1,4 @@
-"""Toy problems with known truth: regression targets, integrands, objectives, simulators.
+"""Toy problems with known truth: targets, integrands, objectives, simulators.
 
 Every generator takes ``random_state`` and returns numpy arrays. This module
 imports no estimator.
@@ -51,7 +51,10 @@ def amplitude_like(X):
     z = 0.01 + 0.99 * X[:, 0]
     cos_theta = 1.0 - 2.0 * X[:, 1]
     numerator = (
-        1.0 + X[:, 3] ** 2 + 0.6 * X[:, 4] * np.cos(2 * np.pi * X[:, 2]) + 0.3 * cos_theta
+        1.0
+        + X[:, 3] ** 2
+        + 0.6 * X[:, 4] * np.cos(2 * np.pi * X[:, 2])
+        + 0.3 * cos_theta
     )
     return numerator / (z * (1.0 - cos_theta + 0.02))
 

@@ -192,9 +192,7 @@ class _Spy(TransformerMixin, BaseEstimator):
     """Identity step recording the sizes of X and sample_weight it is fitted on."""
 
     def fit(self, X, y=None, sample_weight=None):
-        _SEEN.append(
-            (len(X), None if sample_weight is None else len(sample_weight))
-        )
+        _SEEN.append((len(X), None if sample_weight is None else len(sample_weight)))
         return self
 
     def transform(self, X):
@@ -303,3 +301,17 @@ def test_density_toys_are_normalised():
     # and the mean log-density of its own samples is finite and stable
     lp = physics_events_log_density(sampler(5000, random_state=1))
     assert np.isfinite(lp).all()
+
+
+@pytest.mark.gpu
+def test_gpu_fit_loads_and_scores_on_cpu(monkeypatch):
+    import torch
+
+    X = make_two_moons(500, random_state=0)
+    est = FlowDensity(max_epochs=3, device="cuda", random_state=0).fit(X)
+    on_gpu = est.score_samples(X[:50])
+    blob = pickle.dumps(est)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(Warning):
+        cpu = pickle.loads(blob)
+    np.testing.assert_allclose(cpu.score_samples(X[:50]), on_gpu, rtol=1e-4, atol=1e-4)

@@ -17,16 +17,22 @@ def test_readme_commands_match_ci():
     assert ci.strip().splitlines()[-1].strip() == test_command
 
 
-def test_readme_quickstart_snippet_runs():
+def test_readme_quickstart_is_the_demo_script():
     readme = (ROOT / "README.md").read_text()
     snippet = re.findall(r"```python\n(.*?)\n```", readme, flags=re.S)[0]
-    namespace = {}
-    exec(compile(snippet, "README.md", "exec"), namespace)
-    assert namespace["log_std"].shape == (3,)
-    assert (namespace["log_std"] > 0).all()
+    script = (ROOT / "examples" / "quickstart.py").read_text()
+    assert snippet.strip() == script.strip()
 
 
 def test_demo_script_runs(capsys):
     runpy.run_path(str(ROOT / "examples" / "quickstart.py"), run_name="__main__")
     out = capsys.readouterr().out
-    assert "cross-validated" in out and "±" in out
+    for name in (
+        "BayesianRegressor",
+        "FlowDensity",
+        "NeuralImportanceIntegrator",
+        "ALICERatioEstimator",
+        "ActiveScanner",
+    ):
+        assert name in out
+    assert "±" in out
