@@ -1,7 +1,7 @@
 """
-==========================================================
+==============================================================
 Importance sampling with a Bayesian surrogate of the integrand
-==========================================================
+==============================================================
 
 When every integrand call is expensive (a loop amplitude, a parton shower), the
 proposal of neural importance sampling can be trained on a cheap surrogate instead:

@@ -665,7 +665,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        x : array-like of shape (n_events_in, n_features_in_ - n_theta)
+        x : array-like of shape (n_events_in, n_observables)
             Observed events (observables only).
         theta_grid : array-like of shape (n_grid,) or (n_grid, n_theta)
             θ points.

@@ -14,7 +14,7 @@ def test_readme_commands_match_ci():
     assert "pip install torch==2.13.0" in demo and "examples/quickstart.py" in demo
     ci = (ROOT / ".ci" / "run").read_text()
     test_command = tests.split("&&")[-1].strip()
-    assert ci.strip().splitlines()[-1].strip() == test_command
+    assert test_command in [line.strip() for line in ci.splitlines()]
 
 
 def test_readme_quickstart_is_the_demo_script():
