@@ -29,7 +29,7 @@ def _mse(est, X_test, log_r_test):
 
 
 @pytest.fixture(scope="module")
-def test_set():
+def held_out_set():
     X, _, _, _ = make_alice_toy(10_000, random_state=99)
     return X, alice_toy_log_ratio(X)
 
@@ -129,10 +129,10 @@ def test_alices_score_term_uses_the_theta_gradient():
 
 
 # --------------------------------------------------------- learning the ratio
-def test_alice_learns_the_exact_log_ratio(alice_1e4, test_set):
+def test_alice_learns_the_exact_log_ratio(alice_1e4, held_out_set):
     est, _ = alice_1e4
     assert est.loss_used_ == "alice"
-    X_test, log_r_test = test_set
+    X_test, log_r_test = held_out_set
     assert _mse(est, X_test, log_r_test) < 0.08
     # predict_log_ratio = log((1 - s)/s) with s = P(reference)
     p = est.predict_proba(X_test[:100])
@@ -143,8 +143,8 @@ def test_alice_learns_the_exact_log_ratio(alice_1e4, test_set):
 
 
 @pytest.mark.parametrize("n", [1000, 10_000])
-def test_alice_beats_carl(n, test_set, alice_1e4):
-    X_test, log_r_test = test_set
+def test_alice_beats_carl(n, held_out_set, alice_1e4):
+    X_test, log_r_test = held_out_set
     X, y, r, _ = make_alice_toy(n, random_state=1)
     params = dict(FAST, max_epochs=30 if n == 10_000 else 100)
     carl = ALICERatioEstimator(loss="carl", **params, random_state=0).fit(X, y)
@@ -158,8 +158,8 @@ def test_alice_beats_carl(n, test_set, alice_1e4):
     assert mse_alice < 0.8 * mse_carl
 
 
-def test_alices_learns_the_ratio(test_set):
-    X_test, log_r_test = test_set
+def test_alices_learns_the_ratio(held_out_set):
+    X_test, log_r_test = held_out_set
     X, y, r, t = make_alice_toy(3000, random_state=2)
     est = ALICERatioEstimator(loss="alices", **FAST, random_state=0)
     est.fit(X, y, joint_ratio=r, joint_score=t)
@@ -229,7 +229,7 @@ def test_likelihood_profile_gaussian_truth():
 
 
 # ------------------------------------------------------- scikit-learn plumbing
-def test_score_is_minus_held_out_alice_loss(alice_1e4, test_set):
+def test_score_is_minus_held_out_alice_loss(alice_1e4, held_out_set):
     est, _ = alice_1e4
     X, y, r, _ = make_alice_toy(2000, random_state=11)
     f = torch.as_tensor(est.predict_log_ratio(X))
