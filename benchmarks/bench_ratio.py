@@ -252,7 +252,8 @@ def render(rows, exact, sizes, args):
         "both. madminer's",
         "``ParameterizedRatioEstimator`` runs with ``n_workers=0`` and its defaults",
         "otherwise (AMSGrad, learning rate decaying exponentially to lr/10);",
-        "``ALICERatioEstimator`` with its defaults (Adam, cosine learning-rate decay).",
+        "``ALICERatioEstimator`` with its defaults (Adam, learning rate constant for "
+        "80 % of the epochs, then a cosine decay; output layer initialised at r̂ = 1).",
         "",
         "* **MSE**: mean of (log r̂ − log r)² on 20 000 held-out rows (exact log r).",
         "* **MSE / best mm**: ratio to madminer's best MSE at the same n (goal ≤ 0.8).",

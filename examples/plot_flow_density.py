@@ -57,6 +57,7 @@ grid = np.linspace(-3, 3, 150)
 xx, yy = np.meshgrid(grid, grid)
 points = np.c_[xx.ravel(), yy.ravel()]
 
+gaps_normal = {}
 fig, axes = plt.subplots(len(rows), 3, figsize=(9, 3 * len(rows)))
 for ax_row, (name, X, weight, sampler, log_p) in zip(axes, rows):
     est = FlowDensity(**params).fit(X, sample_weight=weight)
@@ -64,6 +65,7 @@ for ax_row, (name, X, weight, sampler, log_p) in zip(axes, rows):
     finite = np.isfinite(log_p(X_test))
     gap = np.mean(log_p(X_test)[finite] - est.score_samples(X_test)[finite])
     print(f"{name:28s} test log-likelihood gap to the truth: {gap:.3f} nats")
+    gaps_normal[name] = gap
 
     ax_row[0].hist2d(
         X[:, 0],
@@ -87,3 +89,21 @@ for ax_row, (name, X, weight, sampler, log_p) in zip(axes, rows):
         ax.set_xticks([])
         ax.set_yticks([])
 fig.tight_layout()
+
+# %%
+# A Gaussian-mixture latent
+# -------------------------
+# With ``base="gmm"`` the latent is a learnable Gaussian mixture, initialised by
+# ``sklearn.mixture.GaussianMixture`` on the training data, and the flow starts
+# as the identity: training starts at the mixture's likelihood. Separated modes
+# (the 8 Gaussians) then need no tearing of a single Gaussian.
+for name, X, _weight, sampler, log_p in rows[:3]:
+    X_test = sampler(5000, random_state=1)
+    truth = log_p(X_test)
+    finite = np.isfinite(truth)
+    est = FlowDensity(**params, base="gmm", n_components=16).fit(X)
+    gap = np.mean(truth[finite] - est.score_samples(X_test)[finite])
+    print(
+        f"{name:16s} gap, standard-normal latent {gaps_normal[name]:.3f}, "
+        f"mixture latent {gap:.3f} nats"
+    )

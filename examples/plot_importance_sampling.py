@@ -27,8 +27,8 @@ print(f"exact integral: {f.integral:.6f}")
 # %%
 # Train with a budget of 60 000 integrand calls
 # ---------------------------------------------
-# 10 % go to the VEGAS adaptation, at most 40 % to training, the rest to the
-# final (stratified) integration.
+# 10 % go to the VEGAS adaptation, 20 % to training (50 rounds of three
+# gradient steps), the rest to the final (stratified) integration.
 nis = NeuralImportanceIntegrator(integrand=f, max_evaluations=60_000, random_state=0)
 nis.fit()
 value, error = nis.result_

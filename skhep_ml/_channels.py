@@ -171,6 +171,31 @@ class _Channel(nn.Module):
         x, _ = self.mapping(u)
         return x, self.log_prob(x)
 
+    def from_latent_parts(self, parts):
+        """:meth:`from_latent` of several ``(z, component)`` parts at once.
+
+        The defensive components (1 and 2) share one density evaluation, so a
+        draw costs one flow inverse and one flow forward pass per channel.
+        Returns a list of ``(x, log g(x))`` in the order of ``parts``.
+        """
+        out = [None] * len(parts)
+        defensive, xs = [], []
+        for j, (z, component) in enumerate(parts):
+            if component == 0:
+                out[j] = self.from_latent(z, 0)
+                continue
+            u = self.vegas(z)[0] if component == 1 else z
+            xs.append(self.mapping(u)[0])
+            defensive.append(j)
+        if defensive:
+            x = torch.cat(xs)
+            log_g = self.log_prob(x)
+            start = 0
+            for j, xj in zip(defensive, xs):
+                out[j] = (xj, log_g[start : start + len(xj)])
+                start += len(xj)
+        return out
+
 
 class Proposal(nn.Module):
     """Multi-channel proposal: per-channel densities and channel weights.

@@ -51,6 +51,7 @@ from skorch.dataset import ValidSplit
 __all__ = [
     "ArrayDataset",
     "BatchLoader",
+    "ConstantCosine",
     "Interval",
     "StrOptions",
     "TorchEstimatorMixin",
@@ -277,6 +278,34 @@ def check_hidden_layer_sizes(hidden_layer_sizes) -> tuple[int, ...]:
 # ---------------------------------------------------------------------------
 # the shared estimator machinery
 # ---------------------------------------------------------------------------
+class ConstantCosine:
+    """Learning-rate factor: 1, then a cosine decay to 0 over the last epochs.
+
+    The rate stays at its initial value for the first ``1 - decay_fraction``
+    of ``n_epochs`` (fast progress, as with a constant rate) and falls along
+    half a cosine over the rest (the final weights settle, as with a cosine
+    schedule). A picklable callable for :class:`torch.optim.lr_scheduler.LambdaLR`.
+
+    Parameters
+    ----------
+    n_epochs : int
+        Total number of epochs.
+    decay_fraction : float, default=0.2
+        Fraction of the epochs (at least one) with a decaying rate.
+    """
+
+    def __init__(self, n_epochs: int, decay_fraction: float = 0.2):
+        self.n_epochs = int(n_epochs)
+        self.n_decay = max(1, round(decay_fraction * self.n_epochs))
+
+    def __call__(self, epoch: int) -> float:
+        start = self.n_epochs - self.n_decay
+        if epoch < start:
+            return 1.0
+        progress = min(1.0, (epoch - start + 1) / (self.n_decay + 1))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 #: parameter constraints shared by every skorch-backed estimator
 NET_PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": [
@@ -286,7 +315,7 @@ NET_PARAMETER_CONSTRAINTS = {
     "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-    "lr_schedule": [StrOptions({"constant", "cosine"})],
+    "lr_schedule": [StrOptions({"constant", "cosine", "constant_cosine"})],
     "early_stopping": ["boolean"],
     "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
     "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -342,16 +371,19 @@ class TorchEstimatorMixin:
                 )
             )
         if self.lr_schedule == "cosine":
-            callbacks.append(
-                (
-                    "lr_scheduler",
-                    LRScheduler(
-                        policy=torch.optim.lr_scheduler.CosineAnnealingLR,
-                        T_max=self.max_epochs,
-                        step_every="epoch",
-                    ),
-                )
+            scheduler = LRScheduler(
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+                T_max=self.max_epochs,
+                step_every="epoch",
             )
+            callbacks.append(("lr_scheduler", scheduler))
+        elif self.lr_schedule == "constant_cosine":
+            scheduler = LRScheduler(
+                policy=torch.optim.lr_scheduler.LambdaLR,
+                lr_lambda=ConstantCosine(self.max_epochs),
+                step_every="epoch",
+            )
+            callbacks.append(("lr_scheduler", scheduler))
         if self.verbose and self.verbose > 1:
             callbacks.append(("progress_bar", ProgressBar()))
         for i, cb in enumerate(copy.deepcopy(self.callbacks) or []):
@@ -369,6 +401,7 @@ class TorchEstimatorMixin:
         n_samples: int,
         net_class=NeuralNet,
         max_epochs: int | None = None,
+        batch_size: int | None = None,
         **kwargs,
     ):
         """Return an uninitialised skorch net in the estimator's vocabulary.
@@ -389,6 +422,8 @@ class TorchEstimatorMixin:
             A private subclass when the loss needs more than the criterion.
         max_epochs : int, default=None
             Overrides ``self.max_epochs`` (e.g. for rounds of online training).
+        batch_size : int, default=None
+            Overrides ``self.batch_size`` (capped at ``n_samples`` likewise).
         **kwargs
             Further skorch arguments.
         """
@@ -399,9 +434,13 @@ class TorchEstimatorMixin:
             module=module,
             criterion=criterion,
             optimizer=torch.optim.Adam,
+            # multi-tensor Adam: ~2x faster steps for small MLPs on CPU, same maths
+            optimizer__foreach=True,
             lr=self.lr,
             max_epochs=self.max_epochs if max_epochs is None else max_epochs,
-            batch_size=max(1, min(self.batch_size, n_samples)),
+            batch_size=max(
+                1, min(self.batch_size if batch_size is None else batch_size, n_samples)
+            ),
             train_split=train_split,
             callbacks=self._net_callbacks(seed),
             device=device,

@@ -8,6 +8,8 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin
+from skorch.callbacks import Callback
+from skorch.dataset import ValidSplit
 from torch import nn
 
 from .base import (
@@ -23,7 +25,7 @@ from .base import (
     validate_data,
 )
 from .losses import WeightedNLL
-from .nn.flows import Flow
+from .nn.flows import Flow, GaussianMixtureBase
 
 __all__ = ["FlowDensity"]
 
@@ -35,15 +37,109 @@ class FlowLogProb(nn.Module):
     """A :class:`~skhep_ml.nn.Flow` whose ``forward`` returns ``log q(x)``.
 
     This is the module skorch trains (its output goes to the criterion); the
-    flow itself is ``.flow``. Parameters are those of :class:`~skhep_ml.nn.Flow`.
+    flow itself is ``.flow``. Parameters are those of :class:`~skhep_ml.nn.Flow`,
+    plus ``gmm``: a fitted ``sklearn.mixture.GaussianMixture`` that becomes the
+    flow's learnable latent (:class:`~skhep_ml.nn.flows.GaussianMixtureBase`).
     """
 
-    def __init__(self, n_features, **flow_params):
+    def __init__(self, n_features, gmm=None, **flow_params):
         super().__init__()
-        self.flow = Flow(n_features, **flow_params)
+        base = None
+        if gmm is not None:
+            base = GaussianMixtureBase.from_sklearn(gmm).to(torch.get_default_dtype())
+        self.flow = Flow(n_features, base=base, **flow_params)
 
     def forward(self, x):
         return self.flow.log_prob(x)
+
+
+class _WeightAveraging(Callback):
+    """Exponential moving average of the module's weights (Polyak averaging).
+
+    Updated after every training step with ``avg += (1 - decay) (w - avg)``.
+    Validation (when there is a validation set) runs on the averaged weights,
+    which stay loaded at the end of the epoch so that early stopping judges and
+    keeps them; training resumes from the raw weights. At the end of training
+    the averaged weights are loaded into the module.
+    """
+
+    def __init__(self, decay):
+        self.decay = decay
+
+    def on_train_begin(self, net, **kwargs):
+        params = [p for p in net.module_.parameters() if p.requires_grad]
+        self.params_ = params
+        self.avg_ = [p.detach().clone() for p in params]
+        self.raw_ = None
+
+    def _load_average(self):
+        if self.raw_ is None:
+            self.raw_ = [p.detach().clone() for p in self.params_]
+            with torch.no_grad():
+                for p, a in zip(self.params_, self.avg_):
+                    p.copy_(a)
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self.raw_ is not None:
+            with torch.no_grad():
+                for p, r in zip(self.params_, self.raw_):
+                    p.copy_(r)
+            self.raw_ = None
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            self._load_average()
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if training:
+            with torch.no_grad():
+                for a, p in zip(self.avg_, self.params_):
+                    a.lerp_(p.detach(), 1.0 - self.decay)
+
+    def on_train_end(self, net, **kwargs):
+        self._load_average()
+        self.raw_ = None
+        del self.params_, self.avg_
+
+
+def _fit_gmm(S, weight, n_components, seed, n_em=20, reg_covar=1e-6):
+    """Full-covariance GaussianMixture of ``S``, weighted by ``weight``.
+
+    scikit-learn's GaussianMixture has no ``sample_weight``: with non-uniform
+    weights it is initialised on a weighted resample of ``S`` and refined by
+    ``n_em`` weighted EM steps on ``S`` itself.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    n = len(S)
+    k = int(min(n_components, n))
+    gmm = GaussianMixture(
+        k, covariance_type="full", reg_covar=reg_covar, random_state=seed
+    )
+    uniform = np.all(weight == weight[0])
+    if uniform:
+        return gmm.fit(S)
+    p = weight / weight.sum()
+    rows = np.random.RandomState(seed).choice(n, size=n, replace=True, p=p)
+    gmm.fit(S[rows])
+    eye = np.eye(S.shape[1])
+    for _ in range(n_em):
+        resp = gmm.predict_proba(S) * weight[:, None]
+        nk = resp.sum(axis=0) + 10 * np.finfo(float).eps
+        means = resp.T @ S / nk[:, None]
+        covs = np.empty((k, S.shape[1], S.shape[1]))
+        prec_chol = np.empty_like(covs)
+        for j in range(k):
+            diff = S - means[j]
+            covs[j] = (resp[:, j, None] * diff).T @ diff / nk[j] + reg_covar * eye
+            c = np.linalg.cholesky(covs[j])
+            prec_chol[j] = np.linalg.solve(c, eye).T  # upper: P = U U^T
+        gmm.weights_ = nk / nk.sum()
+        gmm.means_ = means
+        gmm.covariances_ = covs
+        gmm.precisions_cholesky_ = prec_chol
+        gmm.precisions_ = prec_chol @ prec_chol.transpose(0, 2, 1)
+    return gmm
 
 
 def _standardize(X, weight):
@@ -57,10 +153,10 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
     """Normalizing-flow density estimator, generative model and latent transform.
 
     A coupling flow (rational-quadratic spline or affine blocks) maps the data
-    to a standard-normal latent space and is fitted by maximum likelihood,
-    optionally on weighted events. The data are standardised inside the
-    estimator (and, with ``bounds``, first mapped from their box to the real
-    line by a logit); the Jacobians of both steps are part of
+    to a standard-normal (or learnable Gaussian-mixture) latent space and is
+    fitted by maximum likelihood, optionally on weighted events. The data are
+    standardised inside the estimator (and, with ``bounds``, first mapped from
+    their box to the real line by a logit); the Jacobians of both steps are part of
     :meth:`score_samples`, so densities are those of the data as given.
     Sampling and density evaluation cost one pass through the flow and stream
     in batches.
@@ -84,6 +180,20 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
     permutation : {"alternate", "random", "rotation"}, default="alternate"
         How features are split between blocks (see
         :func:`skhep_ml.nn.flows.coupling_masks`).
+    base : {"normal", "gmm"}, default="normal"
+        Latent distribution. ``"normal"``: standard normal. ``"gmm"``: a
+        learnable full-covariance Gaussian mixture of ``n_components``,
+        initialised by ``sklearn.mixture.GaussianMixture`` fitted to the
+        standardised training data (the training part of it with
+        ``early_stopping``; on weighted data from a weighted resample refined by
+        weighted EM steps). The coupling blocks start as the identity, so
+        training starts from that mixture's likelihood and the mixture and the
+        flow are then trained together. Sampling and density evaluation still
+        cost one pass. Integer weights then do not reproduce repeated rows
+        exactly (the initial mixtures differ).
+    n_components : int, default=8
+        Mixture components of ``base="gmm"`` (capped at the number of training
+        rows; ignored with ``base="normal"``).
     bounds : array-like of shape (n_features, 2) or (2,), default=None
         Lower and upper edge of a box holding the data (a ``(2,)`` pair applies
         to every feature; ``±inf`` leaves a feature unbounded). Bounded
@@ -95,8 +205,14 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         Mini-batch size (capped at the number of samples).
     lr : float, default=2e-3
         Adam learning rate.
-    lr_schedule : {"cosine", "constant"}, default="cosine"
-        Learning-rate schedule over ``max_epochs``.
+    lr_schedule : {"cosine", "constant", "constant_cosine"}, default="cosine"
+        Learning-rate schedule over ``max_epochs`` (``"constant_cosine"``:
+        constant, then a cosine decay over the last 20 % of the epochs).
+    ema_decay : float or None, default=None
+        Decay of an exponential moving average of the weights over training
+        steps (Polyak averaging), e.g. 0.99; the averaged weights are the
+        fitted model and are the ones validated and kept by early stopping.
+        None trains without averaging.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data and stop when its weighted
         NLL has not improved by ``tol`` for ``n_iter_no_change`` epochs,
@@ -149,7 +265,8 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
     -----
     With ``s = (t(x) - mean_) / scale_``, ``t`` the optional logit map,
     ``log p(x) = log N(f(s); 0, I) + log|det df/ds| - sum log scale_
-    + log|det dt/dx|``. Training minimises ``-sum_i w_i log q(x_i) / sum_i w_i``;
+    + log|det dt/dx|`` (with ``base="gmm"`` the mixture's log-density replaces
+    ``log N(f(s); 0, I)``). Training minimises ``-sum_i w_i log q(x_i) / sum_i w_i``;
     with events drawn from a proposal ``g`` and ``w = p / g`` the minimum is at
     ``q = p``. Negative weights are rejected.
 
@@ -185,6 +302,9 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         "activation": [str],
         "tail_bound": [Interval(numbers.Real, 0, None, closed="neither")],
         "permutation": [StrOptions({"alternate", "random", "rotation"})],
+        "base": [StrOptions({"normal", "gmm"})],
+        "ema_decay": [Interval(numbers.Real, 0, 1, closed="left"), None],
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "bounds": ["array-like", None],
         "train_dtype": [StrOptions({"float32", "float64"})],
     }
@@ -199,11 +319,14 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         activation="silu",
         tail_bound=4.0,
         permutation="alternate",
+        base="normal",
+        n_components=8,
         bounds=None,
         max_epochs=100,
         batch_size=512,
         lr=2e-3,
         lr_schedule="cosine",
+        ema_decay=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -221,11 +344,14 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         self.activation = activation
         self.tail_bound = tail_bound
         self.permutation = permutation
+        self.base = base
+        self.n_components = n_components
         self.bounds = bounds
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.lr_schedule = lr_schedule
+        self.ema_decay = ema_decay
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -363,12 +489,28 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
             "tail_bound": float(self.tail_bound),
             "permutation": self.permutation,
         }
+        if self.base == "gmm":
+            train = np.arange(len(S))
+            if self.early_stopping:
+                # the rows skorch's ValidSplit will train on (same seed)
+                train, _ = ValidSplit(self.validation_fraction, random_state=seed)(
+                    train
+                )
+                train = np.asarray(train.indices)
+            flow_params["gmm"] = _fit_gmm(
+                S[train], w[train], self.n_components, seed % (2**32)
+            )
+        callbacks = self._net_callbacks(seed)
+        if self.ema_decay is not None:
+            # first, so that early stopping sees the averaged weights
+            callbacks.insert(0, ("weight_averaging", _WeightAveraging(self.ema_decay)))
         self.net_ = self._build_net(
             FlowLogProb,
             WeightedNLL,
             seed=seed,
             device=device,
             n_samples=len(X),
+            callbacks=callbacks,
             module__n_features=X.shape[1],
             **{f"module__{k}": v for k, v in flow_params.items()},
         )
@@ -422,7 +564,7 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         return float(np.average(log_p, weights=w))
 
     def transform(self, X):
-        """Map data to the standard-normal latent space.
+        """Map data to the latent space of the flow.
 
         Parameters
         ----------
@@ -433,7 +575,9 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         -------
         Z : ndarray of shape (n_samples, n_features)
             Latent coordinates; ``Z`` of the training data is close to
-            standard normal after a good fit.
+            standard normal after a good fit with ``base="normal"``, and
+            distributed as the fitted mixture ``net_.module_.flow.base``
+            (clusters stay clusters) with ``base="gmm"``.
         """
         X = self._check_X(X)
         outside = self._outside(X)

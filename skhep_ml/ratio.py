@@ -257,11 +257,14 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         Mini-batch size (capped at the number of samples).
     lr : float, default=1e-3
         Adam learning rate.
-    lr_schedule : {"cosine", "constant"}, default="cosine"
-        Learning-rate schedule over ``max_epochs``. On the ALICE toy with 50
-        epochs a constant rate gave a 1.1-1.7x lower MSE of ``log r̂`` at
-        1e3-1e4 events but a 4x higher one at 1e5 (the final weights stay
-        noisy); cosine decay is the safe default.
+    lr_schedule : {"constant_cosine", "cosine", "constant"}, default="constant_cosine"
+        Learning-rate schedule over ``max_epochs``: ``"constant_cosine"`` keeps
+        ``lr`` for the first 80 % of the epochs and decays it along a cosine
+        over the last 20 %. On the ALICE toy with 50 epochs (ALICES) it gave
+        MSEs of ``log r̂`` of 0.065 / 0.012 / 0.0018 at 1e3 / 1e4 / 1e5 events,
+        against 0.072 / 0.023 / 0.0017 for a cosine decay over all epochs and
+        0.067 / 0.015 / 0.0071 for a constant rate (whose final weights stay
+        noisy at 1e5).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` (split by skorch, joint ratios and
         scores with it), stop when the validation cross-entropy has not
@@ -273,6 +276,10 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
         Minimal improvement of the validation loss.
+    train_dtype : {"float32", "float64"}, default="float32"
+        Precision of training (inference on the CPU is always float64).
+        float64 costs about twice as much; weighted and repeated events then
+        agree to round-off.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``. GPU fits are not
         bitwise reproducible.
@@ -314,6 +321,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     ``ALICE = s softplus(f) + (1 - s) softplus(-f)`` with
     ``s = 1/(1 + r(x,z))``, and ALICES adds
     ``alpha (1 - y) |∇_θ f - clip(t(x,z))|^2``. All are weighted means.
+    The output layer starts at zero, i.e. at ``r̂ = 1`` everywhere.
     Training runs in float32; on the CPU the network is then cast to float64
     for inference (see :mod:`skhep_ml.base`).
 
@@ -353,6 +361,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "score_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "activation": [str],
+        "train_dtype": [StrOptions({"float32", "float64"})],
     }
 
     def __init__(
@@ -367,11 +376,12 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         max_epochs=50,
         batch_size=256,
         lr=1e-3,
-        lr_schedule="cosine",
+        lr_schedule="constant_cosine",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        train_dtype="float32",
         device="cpu",
         callbacks=None,
         verbose=0,
@@ -391,6 +401,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.train_dtype = train_dtype
         self.device = device
         self.callbacks = callbacks
         self.verbose = verbose
@@ -515,11 +526,12 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             ),
             module__activation=self.activation,
             module__squeeze_output=True,
+            # start at r̂ = 1 (no information): the scale of the first steps
+            # is then set by the data, not by a random output layer
+            module__zero_last=True,
             criterion__soft_labels=loss_used != "carl",
             criterion__alpha=float(self.alpha) if use_score else 0.0,
             criterion__score_clip=None,
-            # multi-tensor Adam: ~2x faster steps for small MLPs on CPU, same result
-            optimizer__foreach=True,
         )
         self._train_net(Xs, packed, seed=seed)
         return self

@@ -75,8 +75,9 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         Mini-batch size (capped at the number of samples).
     lr : float, default=1e-3
         Adam learning rate.
-    lr_schedule : {"cosine", "constant"}, default="cosine"
-        Learning-rate schedule over ``max_epochs``.
+    lr_schedule : {"cosine", "constant", "constant_cosine"}, default="cosine"
+        Learning-rate schedule over ``max_epochs`` (``"constant_cosine"``:
+        constant, then a cosine decay over the last 20 % of the epochs).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop when the validation
         loss has not improved by ``tol`` for ``n_iter_no_change`` epochs and

@@ -184,8 +184,9 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         Mini-batch size.
     lr : float, default=1e-3
         Adam learning rate.
-    lr_schedule : {"constant", "cosine"}, default="constant"
-        Learning-rate schedule of the first fit.
+    lr_schedule : {"constant", "cosine", "constant_cosine"}, default="constant"
+        Learning-rate schedule of the first fit (``"constant_cosine"``: constant,
+        then a cosine decay over the last 20 % of the epochs).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` and stop on the validation loss.
     validation_fraction : float, default=0.1
@@ -512,7 +513,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
                 "max_epochs": self.epochs_per_iteration,
                 "batch_size": max(1, min(self.batch_size, len(F))),
             }
-            if self.lr_schedule == "cosine":
+            if self.lr_schedule != "constant":
                 update["callbacks__lr_scheduler"] = None
             self.net_.set_params(**update)
             self._train_net(F, target, seed=seed, partial=True)

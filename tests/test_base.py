@@ -7,6 +7,7 @@ import torch
 from skhep_ml.base import (
     ArrayDataset,
     BatchLoader,
+    ConstantCosine,
     check_sample_weight,
     resolve_device,
     torch_seed,
@@ -62,3 +63,29 @@ def test_check_sample_weight_errors():
         check_sample_weight([1.0, np.nan, 1.0, 1.0], X)
     with pytest.raises(ValueError):
         check_sample_weight([1.0, 1.0], X)
+
+
+def test_constant_cosine_schedule():
+    factor = ConstantCosine(50)
+    values = np.array([factor(e) for e in range(50)])
+    np.testing.assert_array_equal(values[:40], 1.0)  # constant for 80 %
+    assert np.all(np.diff(values[39:]) < 0)  # then strictly decreasing
+    assert 0 < values[-1] < 0.03  # close to, but not at, zero in the last epoch
+    # half a cosine: the midpoint of the decay is at half the rate
+    np.testing.assert_allclose(ConstantCosine(10, 0.5)(7), 0.5)
+    assert ConstantCosine(1)(0) == 0.5  # one epoch: that epoch decays
+
+
+def test_constant_cosine_drives_the_optimizer():
+    from skhep_ml import BayesianRegressor
+
+    X = np.random.default_rng(0).normal(size=(64, 2))
+    est = BayesianRegressor(
+        max_epochs=10, lr=0.01, lr_schedule="constant_cosine", random_state=0
+    ).fit(X, X[:, 0])
+    lrs = [g["lr"] for g in est.net_.optimizer_.param_groups]
+    # after 10 epochs the scheduler has stepped 10 times: factor(10) = 0
+    np.testing.assert_allclose(lrs, 0.0, atol=1e-12)
+    est.set_params(lr_schedule="warm")  # invalid values are refused at fit
+    with pytest.raises(ValueError, match="lr_schedule"):
+        est.fit(X, X[:, 0])

@@ -8,7 +8,7 @@ import skhep_ml
 TINY_PARAMS = {
     "ALICERatioEstimator": dict(
         hidden_layer_sizes=(16,), max_epochs=10, batch_size=256, lr=1e-2,
-        lr_schedule="cosine", random_state=0,
+        lr_schedule="cosine", train_dtype="float64", random_state=0,
     ),
     "ActiveScanner": dict(
         hidden_layer_sizes=(16,), max_epochs=60, batch_size=256, lr=1e-2,

@@ -315,3 +315,114 @@ def test_gpu_fit_loads_and_scores_on_cpu(monkeypatch):
     with pytest.warns(Warning):
         cpu = pickle.loads(blob)
     np.testing.assert_allclose(cpu.score_samples(X[:50]), on_gpu, rtol=1e-4, atol=1e-4)
+
+
+# -- Gaussian-mixture latent and weight averaging --------------------------------
+def _eight_gaussians(n, seed):
+    return DENSITY_TOYS["eight_gaussians"][0](n, random_state=seed)
+
+
+def test_gmm_base_starts_at_the_gaussian_mixture():
+    """With the flow at the identity the model is sklearn's GaussianMixture."""
+    from sklearn.mixture import GaussianMixture
+
+    from skhep_ml.base import MAX_SEED
+
+    X = 5.0 * _eight_gaussians(1000, 0) + [10.0, -3.0]
+    # a vanishing learning rate: the fit stays at its initialisation
+    est = FlowDensity(
+        **{**FAST, "max_epochs": 1, "lr": 1e-12}, base="gmm", n_components=8
+    ).fit(X)
+    seed = np.random.RandomState(FAST["random_state"]).randint(MAX_SEED)
+    S = (X - est.mean_) / est.scale_
+    gm = GaussianMixture(8, covariance_type="full", random_state=seed).fit(S)
+    Xt = 5.0 * _eight_gaussians(500, 1) + [10.0, -3.0]
+    expected = (
+        gm.score_samples((Xt - est.mean_) / est.scale_) - np.log(est.scale_).sum()
+    )
+    np.testing.assert_allclose(est.score_samples(Xt), expected, atol=2e-4, rtol=0)
+    # the latent of a mixture base is the mixture's space, and invertible
+    Z = est.transform(Xt)
+    np.testing.assert_allclose(Z, (Xt - est.mean_) / est.scale_, atol=1e-5)
+    np.testing.assert_allclose(est.inverse_transform(Z), Xt, atol=1e-8)
+
+
+def test_gmm_base_beats_normal_base_on_a_mixture():
+    X, Xt = _eight_gaussians(3000, 0), _eight_gaussians(2000, 1)
+    truth = DENSITY_TOYS["eight_gaussians"][1](Xt).mean()
+    params = {**FAST, "max_epochs": 8}
+    normal = FlowDensity(**params).fit(X)
+    mixture = FlowDensity(**params, base="gmm", n_components=8).fit(X)
+    gap_normal, gap_mixture = truth - normal.score(Xt), truth - mixture.score(Xt)
+    assert gap_mixture < 0.02 < gap_normal
+    S = mixture.sample(5000, random_state=0)
+    assert DENSITY_TOYS["eight_gaussians"][1](S).mean() > truth - 0.1
+
+
+def test_gmm_base_with_weighted_events():
+    """Proposal events weighted by p / g: the mixture starts from weighted EM."""
+    rng = np.random.default_rng(0)
+    g = multivariate_normal([0.0, 0.0], np.diag([16.0, 16.0]))
+    Xg = g.rvs(4000, random_state=rng)
+    log_p = DENSITY_TOYS["eight_gaussians"][1]
+    w = np.exp(log_p(Xg) - g.logpdf(Xg))
+    est = FlowDensity(**{**FAST, "max_epochs": 10}, base="gmm", n_components=8)
+    est.fit(Xg, sample_weight=w)
+    Xt = _eight_gaussians(2000, 1)
+    assert log_p(Xt).mean() - est.score(Xt) < 0.1
+
+
+def test_weight_averaging_differs_from_the_last_weights_and_scores_better():
+    X, Xt = make_two_moons(2000, random_state=0), make_two_moons(3000, random_state=1)
+    # a noisy constant learning rate: the average of the iterates is better
+    params = {
+        **FAST,
+        "max_epochs": 20,
+        "batch_size": 128,
+        "lr": 1e-2,
+        "lr_schedule": "constant",
+    }
+    last = FlowDensity(**params).fit(X)
+    avg = FlowDensity(**params, ema_decay=0.99).fit(X)
+    # same trajectory (averaging does not touch training), different result
+    assert avg.loss_curve_ == last.loss_curve_
+    assert not np.allclose(avg.score_samples(Xt), last.score_samples(Xt))
+    assert avg.score(Xt) > last.score(Xt) + 0.02
+
+
+def test_weight_averaging_with_early_stopping_keeps_the_validated_average():
+    X = make_two_moons(400, random_state=0)
+    est = FlowDensity(
+        **{**FAST, "max_epochs": 60, "lr": 2e-2, "lr_schedule": "constant"},
+        ema_decay=0.95,
+        early_stopping=True,
+        n_iter_no_change=3,
+    ).fit(X)
+    from skorch.dataset import ValidSplit
+
+    from skhep_ml.base import MAX_SEED
+
+    seed = np.random.RandomState(FAST["random_state"]).randint(MAX_SEED)
+    _, valid = ValidSplit(0.1, random_state=seed)(np.arange(len(X)))
+    best = min(est.net_.history[:, "valid_loss"])
+    # the loss is the NLL of the standardised data
+    nll = -est.score(X[valid.indices]) - np.log(est.scale_).sum()
+    assert nll == pytest.approx(best, abs=1e-4)
+    # it stopped after the best epoch and went back to it
+    assert est.n_iter_ < 60 and best < est.net_.history[-1, "valid_loss"]
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"base": "mixture"}, "base"),
+        ({"n_components": 0}, "n_components"),
+        ({"ema_decay": 1.0}, "ema_decay"),
+        ({"ema_decay": -0.1}, "ema_decay"),
+    ],
+)
+def test_bad_new_parameters(params, match):
+    with pytest.raises(ValueError, match=match):
+        FlowDensity(**{**FAST, **params}).fit(
+            np.random.default_rng(0).normal(size=(50, 2))
+        )

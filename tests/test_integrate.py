@@ -124,6 +124,37 @@ def test_budget_is_respected_exactly():
         _fit(Camel(2), budget=3)
 
 
+def test_round_and_batch_sizes_follow_the_budget():
+    # n_samples_per_iter=None: 20 % of the budget over the rounds;
+    # batch_size=None: three gradient steps per round
+    est = NeuralImportanceIntegrator(
+        integrand=Camel(2), max_evaluations=10_000, n_iter=5, random_state=0
+    ).fit()
+    assert est._per_round() == 400
+    assert est.net_.batch_size == math.ceil(5 * 400 / 3)
+    assert est.n_iter_ == 5 and est.n_evaluations_ == 10_000
+    big = NeuralImportanceIntegrator(integrand=Camel(2), max_evaluations=10**7)
+    assert big._per_round() == 40_000
+    # explicit values win
+    est = _fit(Camel(2), budget=10_000, batch_size=300, n_samples_per_iter=200)
+    assert est.net_.batch_size == 300 and est._per_round() == 200
+    for bad in (dict(batch_size=0), dict(n_samples_per_iter=1)):
+        with pytest.raises(ValueError):
+            _fit(Camel(2), budget=10_000, **bad)
+
+
+def test_grid_bins_depend_on_the_dimension():
+    est = NeuralImportanceIntegrator()
+    assert est._grid_bins(2) == (128, 128)
+    assert est._grid_bins(4) == (64, 64)
+    assert est._grid_bins(8) == (64, 32)
+    assert NeuralImportanceIntegrator(vegas_bins=16)._grid_bins(8) == (16, 16)
+    est = _fit(Camel(2), budget=10_000, grid_bins=20)
+    assert est.net_.module_.channels[0].vegas.n_bins == 20
+    with pytest.raises(ValueError):
+        _fit(Camel(2), budget=10_000, grid_bins=0)
+
+
 @pytest.mark.slow
 def test_error_estimate_is_honest_over_20_seeds():
     f = Camel(2)
@@ -137,11 +168,12 @@ def test_error_estimate_is_honest_over_20_seeds():
 
 
 def test_error_estimate_is_honest_over_seeds_quick():
-    # the same check with a fixed trained proposal and 20 fresh integrations
+    # the same check with a fixed trained proposal and 60 fresh integrations
+    # (the std of 20 pulls scatters by ~0.16: too close to the bounds)
     f = Camel(2)
     est = _fit(f)
     pulls = []
-    for seed in range(20):
+    for seed in range(60):
         value, error = est.integrate(2_000, random_state=seed)
         pulls.append((value - f.integral) / error)
     pulls = np.array(pulls)
@@ -335,7 +367,8 @@ def test_score_samples_is_a_normalised_density_consistent_with_sampling():
     X, w = est.sample(500, random_state=0)
     assert est.n_evaluations_ == n0 + 500
     fx = f(np.column_stack([X[:, 0] / 2, (X[:, 1] + 1) / 2])) / 4
-    np.testing.assert_allclose(w, fx / np.exp(est.score_samples(X)), rtol=1e-6)
+    # (the proposal runs in float32: agreement to its round-off)
+    np.testing.assert_allclose(w, fx / np.exp(est.score_samples(X)), rtol=2e-5)
 
 
 def test_result_object_and_pickle():

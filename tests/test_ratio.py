@@ -373,3 +373,33 @@ def test_gpu_fit_predicts_on_cpu():
     np.testing.assert_allclose(
         again.predict_log_ratio(X[:20]), est.predict_log_ratio(X[:20]), rtol=1e-5
     )
+
+
+def test_float64_training_makes_weights_equal_repeats():
+    # ALICE on a weighted sample and on the sample with rows repeated: in one
+    # full batch per epoch both see the same loss; float64 keeps them equal
+    X, y, r, t = make_alice_toy(60, random_state=5)
+    w = np.where(np.arange(60) % 3 == 0, 2.0, 1.0)
+    rep = np.repeat(np.arange(60), w.astype(int))
+    params = dict(
+        loss="alices",
+        max_epochs=5,
+        batch_size=512,
+        lr=1e-2,
+        random_state=0,
+        train_dtype="float64",
+    )
+    # both fits must shuffle identically: one batch per epoch, so order only
+    # permutes a sum; compare with a tolerance at float64 round-off
+    weighted = ALICERatioEstimator(**params).fit(
+        X, y, joint_ratio=r, joint_score=t, sample_weight=w
+    )
+    repeated = ALICERatioEstimator(**params).fit(
+        X[rep], y[rep], joint_ratio=r[rep], joint_score=t[rep]
+    )
+    np.testing.assert_allclose(
+        weighted.predict_log_ratio(X), repeated.predict_log_ratio(X), rtol=1e-9
+    )
+    assert next(weighted.net_.module_.parameters()).dtype == torch.float64
+    with pytest.raises(ValueError, match="train_dtype"):
+        ALICERatioEstimator(train_dtype="float16").fit(X, y, joint_ratio=r)

@@ -35,7 +35,14 @@ from torch import nn
 from .mlp import make_mlp
 from .splines import rqs_tails, rqs_unit
 
-__all__ = ["AffineCoupling", "Flow", "RQSCoupling", "Rotation", "coupling_masks"]
+__all__ = [
+    "AffineCoupling",
+    "Flow",
+    "GaussianMixtureBase",
+    "RQSCoupling",
+    "Rotation",
+    "coupling_masks",
+]
 
 LOG_2PI = math.log(2.0 * math.pi)
 TRANSFORMS = ("rqs", "affine")
@@ -160,15 +167,17 @@ class _Coupling(nn.Module):
         if not self.n_cond:
             y, lad = self._elementwise(x_trans, self._theta(x_cond, ctx, n), inverse)
             return y, lad.sum(dim=1)
-        marginal = self.marginal.expand(n, -1).reshape(n, self.n_cond, -1)
         if inverse:
-            # the conditioner sees the conditioning features in data space
+            # the conditioner sees the conditioning features in data space; the
+            # marginal map is the same for every row: its parameters broadcast
+            marginal = self.marginal.reshape(1, self.n_cond, -1)
             x_cond, lad_cond = self._elementwise(x_cond, marginal, True)
             y, lad = self._elementwise(x_trans, self._theta(x_cond, ctx, n), True)
             y = torch.cat([x_cond, y], dim=1)
             lad = lad.sum(dim=1) + lad_cond.sum(dim=1)
         else:
             # one elementwise call for both groups
+            marginal = self.marginal.expand(n, -1).reshape(n, self.n_cond, -1)
             theta = torch.cat([marginal, self._theta(x_cond, ctx, n)], dim=1)
             y, lad = self._elementwise(
                 torch.cat([x_cond, x_trans], dim=1), theta, False
@@ -290,6 +299,7 @@ class AffineCoupling(_Coupling):
     def _elementwise(self, x, theta, inverse):
         shift = theta[..., 0]
         log_scale = self.clamp * torch.tanh(theta[..., 1] / self.clamp)
+        log_scale = log_scale.expand_as(x)
         if inverse:
             return (x - shift) * torch.exp(-log_scale), -log_scale
         return x * torch.exp(log_scale) + shift, log_scale
@@ -328,6 +338,137 @@ class Rotation(nn.Module):
         return y @ self.matrix.to(y.dtype).T, y.new_zeros(y.shape[0])
 
 
+class GaussianMixtureBase(nn.Module):
+    """A learnable full-covariance Gaussian mixture, usable as a flow's latent.
+
+    ``log p(z) = logsumexp_k [log pi_k + log N(z; mu_k, (U_k U_k^T)^-1)]`` with
+    ``U_k`` the upper-triangular Cholesky factor of component ``k``'s precision
+    (positive diagonal, stored as its log), the parametrisation of
+    scikit-learn's ``GaussianMixture.precisions_cholesky_``: ``(z - mu_k) U_k``
+    is whitened. Sampling draws a component, then ``z = mu_k + U_k^-T eps``
+    with ``eps`` standard normal.
+
+    Parameters
+    ----------
+    n_features : int
+        Dimension.
+    n_components : int, default=1
+        Mixture components; a fresh mixture has equal weights and standard-normal
+        components at the origin.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sklearn.mixture import GaussianMixture
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> gm = GaussianMixture(2, random_state=0).fit(X)
+    >>> base = GaussianMixtureBase.from_sklearn(gm)
+    >>> lp = base.log_prob(torch.as_tensor(X)).detach().numpy()
+    >>> bool(np.allclose(lp, gm.score_samples(X)))
+    True
+    """
+
+    def __init__(self, n_features: int, n_components: int = 1):
+        super().__init__()
+        if n_features < 1 or n_components < 1:
+            raise ValueError(
+                "n_features and n_components must be >= 1, got "
+                f"{n_features} and {n_components}."
+            )
+        self.n_features = n_features
+        self.n_components = n_components
+        d, k = n_features, n_components
+        self.logits = nn.Parameter(torch.zeros(k))
+        self.means = nn.Parameter(torch.zeros(k, d))
+        self.log_diag = nn.Parameter(torch.zeros(k, d))
+        self.off_diag = nn.Parameter(torch.zeros(k, d * (d - 1) // 2))
+        rows, cols = torch.triu_indices(d, d, offset=1)
+        self.register_buffer("rows", rows)
+        self.register_buffer("cols", cols)
+
+    @classmethod
+    def from_sklearn(cls, gmm) -> GaussianMixtureBase:
+        """A mixture equal to a fitted ``sklearn.mixture.GaussianMixture``.
+
+        Parameters
+        ----------
+        gmm : sklearn.mixture.GaussianMixture
+            Fitted with ``covariance_type`` ``"full"``, ``"diag"``,
+            ``"spherical"`` or ``"tied"``.
+
+        Returns
+        -------
+        base : GaussianMixtureBase
+            In float64 (cast it with ``.float()`` to train in float32); same
+            ``log_prob`` as ``gmm.score_samples`` up to round-off.
+        """
+        means = torch.as_tensor(gmm.means_, dtype=torch.float64)
+        k, d = means.shape
+        pc = torch.as_tensor(gmm.precisions_cholesky_, dtype=torch.float64)
+        ctype = gmm.covariance_type
+        if ctype == "full":
+            chol = pc
+        elif ctype == "tied":
+            chol = pc.expand(k, d, d)
+        elif ctype == "diag":
+            chol = torch.diag_embed(pc)
+        else:  # spherical
+            chol = torch.diag_embed(pc[:, None].expand(k, d))
+        base = cls(d, k).double()
+        with torch.no_grad():
+            base.logits.copy_(torch.log(torch.as_tensor(gmm.weights_)))
+            base.means.copy_(means)
+            base.log_diag.copy_(torch.log(torch.diagonal(chol, dim1=1, dim2=2)))
+            base.off_diag.copy_(chol[:, base.rows, base.cols])
+        return base
+
+    def precision_cholesky(self) -> torch.Tensor:
+        """``U`` of shape ``(n_components, d, d)``, upper triangular."""
+        k, d = self.n_components, self.n_features
+        upper = torch.diag_embed(torch.exp(self.log_diag))
+        if d > 1:
+            upper = upper.index_put(
+                (torch.arange(k, device=upper.device)[:, None], self.rows, self.cols),
+                self.off_diag,
+            )
+        return upper
+
+    def component_log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """``log pi_k + log N(z; mu_k, Sigma_k)``, shape ``(n, n_components)``."""
+        upper = self.precision_cholesky()
+        diff = z[:, None, :] - self.means  # (n, k, d)
+        white = torch.einsum("nki,kij->nkj", diff, upper)  # (z - mu_k) U_k
+        log_w = torch.log_softmax(self.logits, dim=0)
+        return (
+            log_w
+            + self.log_diag.sum(dim=1)
+            - 0.5 * (white.square().sum(dim=2) + self.n_features * LOG_2PI)
+        )
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """Log-density of the mixture, shape ``(n,)``."""
+        return torch.logsumexp(self.component_log_prob(z), dim=1)
+
+    def sample(self, n: int, generator=None, dtype=None) -> torch.Tensor:
+        """Draw ``n`` points, shape ``(n, n_features)``."""
+        p = self.means
+        dtype = dtype or p.dtype
+        probs = torch.softmax(self.logits.to(torch.float64), dim=0)
+        comp = torch.multinomial(probs, n, replacement=True, generator=generator)
+        eps = torch.randn(
+            (n, self.n_features), generator=generator, dtype=dtype, device=p.device
+        )
+        # Sigma = (U U^T)^-1 = A A^T with A = U^-T (lower triangular)
+        eye = torch.eye(self.n_features, dtype=torch.float64, device=p.device)
+        upper = self.precision_cholesky().to(torch.float64)
+        factor = torch.linalg.solve_triangular(
+            upper.transpose(1, 2), eye.expand_as(upper), upper=False
+        ).to(dtype)
+        return self.means.to(dtype)[comp] + torch.einsum(
+            "nij,nj->ni", factor[comp], eps
+        )
+
+
 class Flow(nn.Module):
     """A coupling normalizing flow with a standard-normal or uniform latent.
 
@@ -363,6 +504,11 @@ class Flow(nn.Module):
         How the features are split between blocks (see :func:`coupling_masks`);
         ``"rotation"`` adds fixed random rotations between blocks
         (``domain="real"`` only). Random choices use torch's global generator.
+    base : nn.Module, default=None
+        Latent distribution replacing the standard normal (``domain="real"``
+        only): a module with ``log_prob(z)`` and ``sample(n, generator=None)``,
+        e.g. a :class:`GaussianMixtureBase`. Its parameters are trained with
+        the flow's.
 
     Examples
     --------
@@ -390,6 +536,7 @@ class Flow(nn.Module):
         tail_bound: float = 5.0,
         n_context: int = 0,
         permutation: str = "alternate",
+        base: nn.Module | None = None,
     ):
         super().__init__()
         if n_features < 1:
@@ -414,6 +561,9 @@ class Flow(nn.Module):
             raise ValueError("domain='unit' cannot use permutation='rotation'.")
         if transform == "rqs" and bins < 2:
             raise ValueError(f"bins must be >= 2, got {bins}.")
+        if base is not None and domain != "real":
+            raise ValueError("a custom base distribution needs domain='real'.")
+        self.base = base
         self.n_features = n_features
         self.n_context = n_context
         self.domain = domain
@@ -468,13 +618,17 @@ class Flow(nn.Module):
         return context
 
     def base_log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """Log-density of the latent: standard normal, or 0 on the unit cube."""
+        """Log-density of the latent: standard normal (or ``base``), 0 on the cube."""
+        if self.base is not None:
+            return self.base.log_prob(z)
         if self.domain == "unit":
             return z.new_zeros(z.shape[0])
         return -0.5 * (z.square().sum(dim=1) + self.n_features * LOG_2PI)
 
     def base_sample(self, n: int, generator=None) -> torch.Tensor:
         """Draw ``n`` latent points."""
+        if self.base is not None:
+            return self.base.sample(n, generator=generator)
         p = self._param()
         shape = (n, self.n_features)
         if self.domain == "unit":

@@ -79,6 +79,8 @@ class MLP(nn.Module):
         Hidden activation name.
     squeeze_output : bool, default=False
         Return shape ``(n,)`` instead of ``(n, 1)`` when ``n_out == 1``.
+    zero_last : bool, default=False
+        Initialise the output layer to zero (the network starts at output 0).
     """
 
     def __init__(
@@ -88,9 +90,12 @@ class MLP(nn.Module):
         hidden_layer_sizes: Sequence[int] = (64, 64),
         activation: str = "silu",
         squeeze_output: bool = False,
+        zero_last: bool = False,
     ):
         super().__init__()
-        self.net = make_mlp(n_in, n_out, hidden_layer_sizes, activation)
+        self.net = make_mlp(
+            n_in, n_out, hidden_layer_sizes, activation, zero_last=zero_last
+        )
         self.squeeze_output = squeeze_output and n_out == 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

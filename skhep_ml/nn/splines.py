@@ -71,7 +71,8 @@ def rqs(
     inputs : Tensor of shape (...)
         Points, expected inside ``[low, high]`` (clamped there).
     unnormalized_widths, unnormalized_heights : Tensor of shape (..., K)
-        Softmax logits of the bin widths and heights.
+        Softmax logits of the bin widths and heights; the leading dimensions
+        may broadcast against ``inputs`` (e.g. one spline for every row).
     unnormalized_derivatives : Tensor of shape (..., K + 1)
         Knot derivatives before ``softplus``; 0 means slope 1.
     inverse : bool, default=False
@@ -88,6 +89,15 @@ def rqs(
     """
     inner_w, cumwidths = _knots(unnormalized_widths, low, high, MIN_BIN_WIDTH)
     inner_h, cumheights = _knots(unnormalized_heights, low, high, MIN_BIN_HEIGHT)
+    if cumwidths.shape[:-1] != inputs.shape:
+        # parameters shared across rows (broadcast): knots computed once
+        shape = inputs.shape
+        # (searchsorted wants a contiguous sorted sequence)
+        inner_w = inner_w.expand(*shape, -1).contiguous()
+        inner_h = inner_h.expand(*shape, -1).contiguous()
+        cumwidths = cumwidths.expand(*shape, -1)
+        cumheights = cumheights.expand(*shape, -1)
+        unnormalized_derivatives = unnormalized_derivatives.expand(*shape, -1)
 
     x = inputs.clamp(low, high)
     idx = torch.searchsorted(inner_h if inverse else inner_w, x[..., None], right=True)

@@ -72,3 +72,23 @@ def test_zero_parameters_are_the_identity():
     y, lad = rqs_tails(x, zeros, zeros, torch.zeros(n, k - 1, dtype=torch.float64))
     torch.testing.assert_close(y, x, atol=1e-12, rtol=0)
     torch.testing.assert_close(lad, torch.zeros_like(lad), atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+def test_spline_parameters_broadcast_across_rows(inverse):
+    # one spline shared by every row (leading dimension 1) == the expanded one
+    n, k = 500, 7
+    w, h, d = _params(1, k, k - 1, seed=5)
+    x = 3.0 * torch.randn(n, dtype=torch.float64)
+    y, lad = rqs_tails(x, w, h, d, inverse=inverse, tail_bound=4.0)
+    y_ref, lad_ref = rqs_tails(
+        x,
+        w.expand(n, -1),
+        h.expand(n, -1),
+        d.expand(n, -1),
+        inverse=inverse,
+        tail_bound=4.0,
+    )
+    assert y.shape == lad.shape == (n,)
+    torch.testing.assert_close(y, y_ref, atol=0, rtol=0)
+    torch.testing.assert_close(lad, lad_ref, atol=0, rtol=0)
