@@ -67,8 +67,13 @@ def run_random(problem, n_max, milestones, rng):
         f(rng.uniform(low, high, size=(100_000, problem.n_dim)), milestones)
     wall = time.perf_counter() - t0 - f.seconds
     found = np.vstack(f.found)[:n_max]
-    return {"calls": f.calls_at, "eff": [n_max / f.calls_at[n_max]], "found": found,
-                "wall": wall, "accuracy": None}
+    return {
+        "calls": f.calls_at,
+        "eff": [n_max / f.calls_at[n_max]],
+        "found": found,
+        "wall": wall,
+        "accuracy": None,
+    }
 
 
 def run_emcee(problem, n_max, milestones, rng, n_walkers=64):
@@ -100,17 +105,28 @@ def run_emcee(problem, n_max, milestones, rng, n_walkers=64):
         eff.append((f.n_found - n0) / max(1, f.n_calls - c0))
     wall = time.perf_counter() - t0 - f.seconds
     found = np.vstack(f.found)[:n_max]
-    return {"calls": f.calls_at, "eff": eff, "found": found, "wall": wall,
-            "accuracy": None}
+    return {
+        "calls": f.calls_at,
+        "eff": eff,
+        "found": found,
+        "wall": wall,
+        "accuracy": None,
+    }
 
 
 def run_scanner(problem, n_max, milestones, seed, args, n_initial):
     f = Counted(problem.objective, problem.target)
     scan = ActiveScanner(
-        objective=f, bounds=problem.bounds, target=problem.target,
-        n_initial=n_initial, n_per_iteration=args.n_per_iteration,
-        n_candidates=args.n_candidates, n_target=n_max, n_iterations=None,
-        eval_batch_size=args.n_per_iteration, random_state=seed,
+        objective=f,
+        bounds=problem.bounds,
+        target=problem.target,
+        n_initial=n_initial,
+        n_per_iteration=args.n_per_iteration,
+        n_candidates=args.n_candidates,
+        n_target=n_max,
+        n_iterations=None,
+        eval_batch_size=args.n_per_iteration,
+        random_state=seed,
     )
     t0 = time.perf_counter()
     scan.fit()
@@ -122,19 +138,26 @@ def run_scanner(problem, n_max, milestones, seed, args, n_initial):
                 calls[n] = h["n_calls_total"]
                 break
     found = scan.points_[scan.in_target_][:n_max]
-    return {"calls": calls, "eff": [h["efficiency"] for h in scan.history_],
-                "found": found, "wall": wall, "scan": scan,
-                "accuracy": [h["surrogate_accuracy"] for h in scan.history_]}
+    return {
+        "calls": calls,
+        "eff": [h["efficiency"] for h in scan.history_],
+        "found": found,
+        "wall": wall,
+        "scan": scan,
+        "accuracy": [h["surrogate_accuracy"] for h in scan.history_],
+    }
 
 
 def surrogate_quality(scan, problem, rng, n=200_000):
-    X = rng.uniform(problem.bounds[:, 0], problem.bounds[:, 1],
-                    size=(n, problem.n_dim))
+    X = rng.uniform(problem.bounds[:, 0], problem.bounds[:, 1], size=(n, problem.n_dim))
     v = problem.objective(X)
     truth = (v >= problem.target[0]) & (v <= problem.target[1])
     pred = scan.predict_in_target(X)
-    return (float(np.mean(pred == truth)), float(truth[pred].mean()),
-            float(pred[truth].mean()))
+    return (
+        float(np.mean(pred == truth)),
+        float(truth[pred].mean()),
+        float(pred[truth].mean()),
+    )
 
 
 def fmt_calls(c):
@@ -143,8 +166,11 @@ def fmt_calls(c):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="N up to 5,000 on the 7-d task (20,000 on the 3-d toy)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="N up to 5,000 on the 7-d task (20,000 on the 3-d toy)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-initial", type=int, default=2000)
@@ -156,42 +182,59 @@ def main(argv=None):
 
     # warm-up (first torch fit in a process pays a one-off cost)
     warm = make_scan_problem("cosine3d")
-    ActiveScanner(objective=warm.objective, bounds=warm.bounds, target=warm.target,
-                  n_initial=300, n_per_iteration=100, n_candidates=2000,
-                  n_iterations=1, max_epochs=5, epochs_per_iteration=2,
-                  random_state=0).fit()
+    ActiveScanner(
+        objective=warm.objective,
+        bounds=warm.bounds,
+        target=warm.target,
+        n_initial=300,
+        n_per_iteration=100,
+        n_candidates=2000,
+        n_iterations=1,
+        max_epochs=5,
+        epochs_per_iteration=2,
+        random_state=0,
+    ).fit()
 
-    tasks = [("cosine3d", (5_000, 20_000)),
-             ("cosine7d", (5_000,) if args.quick else (5_000, 20_000))]
+    tasks = [
+        ("cosine3d", (5_000, 20_000)),
+        ("cosine7d", (5_000,) if args.quick else (5_000, 20_000)),
+    ]
     rows, eff_rows, goals = [], [], []
     t_start = time.perf_counter()
     for name, milestones in tasks:
         problem = make_scan_problem(name)
         n_max = max(milestones)
         n_bins, n_sub = CELLS[name]
-        cells = scan_true_cells(problem.objective, problem.bounds, problem.target,
-                                n_bins=n_bins, n_sub=n_sub)
+        cells = scan_true_cells(
+            problem.objective,
+            problem.bounds,
+            problem.target,
+            n_bins=n_bins,
+            n_sub=n_sub,
+        )
         results = {}
         rng = np.random.default_rng(args.seed)
         results["random"] = run_random(problem, n_max, milestones, rng)
         results["emcee"] = run_emcee(problem, n_max, milestones, rng)
-        results["ActiveScanner"] = run_scanner(problem, n_max, milestones,
-                                               args.seed, args, args.n_initial)
+        results["ActiveScanner"] = run_scanner(
+            problem, n_max, milestones, args.seed, args, args.n_initial
+        )
         if name == "cosine7d":  # a larger L0 finds more of the 64 shells
             results["ActiveScanner, L0=10k"] = run_scanner(
-                problem, n_max, milestones, args.seed, args, 10_000)
+                problem, n_max, milestones, args.seed, args, 10_000
+            )
         base = results["random"]["calls"]
         for method, res in results.items():
-            cov = scan_cell_coverage(res["found"], cells, problem.bounds,
-                                     n_bins=n_bins)
+            cov = scan_cell_coverage(res["found"], cells, problem.bounds, n_bins=n_bins)
             if method.startswith("ActiveScanner"):
                 acc, prec, rec = surrogate_quality(res["scan"], problem, rng)
                 eff = res["eff"]
                 warm_eff = eff[3:] if len(eff) > 3 else eff[-1:]
                 eff_txt = f"{np.mean(warm_eff):.3f}"
                 acc_txt = f"{acc:.4f} / {prec:.3f} / {rec:.3f}"
-                eff_rows.append((f"{name}, {method}",
-                                 ", ".join(f"{e:.3f}" for e in eff)))
+                eff_rows.append(
+                    (f"{name}, {method}", ", ".join(f"{e:.3f}" for e in eff))
+                )
             else:
                 eff_txt = f"{np.mean(res['eff']):.3f}"
                 acc_txt = "—"
@@ -201,8 +244,11 @@ def main(argv=None):
                 ratio = base[n] / c if c else float("nan")
                 cells_txt.append(f"{fmt_calls(c)} ({ratio:.1f}x)")
             if method == "ActiveScanner":
-                ratios = {n: base[n] / res["calls"][n] for n in milestones
-                          if res["calls"].get(n)}
+                ratios = {
+                    n: base[n] / res["calls"][n]
+                    for n in milestones
+                    if res["calls"].get(n)
+                }
                 if name == "cosine3d":
                     goals.append(
                         f"* 3-d toy: efficiency after warm-up {eff_txt} (goal "
@@ -213,20 +259,38 @@ def main(argv=None):
                 else:
                     goals.append(
                         "* 7-d task: "
-                        + ", ".join(f"{r:.0f}x fewer calls than random for "
-                                    f"N={n:,}" for n, r in ratios.items())
+                        + ", ".join(
+                            f"{r:.0f}x fewer calls than random for N={n:,}"
+                            for n, r in ratios.items()
+                        )
                         + f" (goal >= 20x); coverage of the 64 shells' cells "
                         f"only {cov:.3f}, see below."
                     )
-            rows.append((name, method, *cells_txt, *([""] * (2 - len(milestones))),
-                         eff_txt, f"{cov:.3f}", acc_txt, f"{res['wall']:.1f}"))
+            rows.append(
+                (
+                    name,
+                    method,
+                    *cells_txt,
+                    *([""] * (2 - len(milestones))),
+                    eff_txt,
+                    f"{cov:.3f}",
+                    acc_txt,
+                    f"{res['wall']:.1f}",
+                )
+            )
             print(rows[-1], flush=True)
     total = time.perf_counter() - t_start
 
-    header = ("problem", "method", "calls for N=5,000 (random/method)",
-              "calls for N=20,000 (random/method)", "in-target efficiency",
-              "coverage of true cells", "surrogate acc / precision / recall",
-              "wall time excl. objective [s]")
+    header = (
+        "problem",
+        "method",
+        "calls for N=5,000 (random/method)",
+        "calls for N=20,000 (random/method)",
+        "in-target efficiency",
+        "coverage of true cells",
+        "surrogate acc / precision / recall",
+        "wall time excl. objective [s]",
+    )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
 
     def line(r):
@@ -234,9 +298,7 @@ def main(argv=None):
 
     sep = "  ".join("=" * w for w in widths)
     table = "\n".join([sep, line(header), sep, *[line(r) for r in rows], sep])
-    eff_table = "\n".join(
-        [f"* ``{n}``: {e}" for n, e in eff_rows]
-    )
+    eff_table = "\n".join([f"* ``{n}``: {e}" for n, e in eff_rows])
     cmd = "python benchmarks/bench_scan.py" + (" --quick" if args.quick else "")
     page = f"""Active scan
 ===========
@@ -257,8 +319,8 @@ counts are at the end of the iteration that reached N.
 * *in-target efficiency*: in-target share of the calls; for the scanner the
   mean over iterations after warm-up (L0 and the first two iterations), for
   emcee over all steps.
-* *coverage*: share of the true region's cells (a {CELLS['cosine3d'][0]}^3 grid,
-  resp. {CELLS['cosine7d'][0]}^7; a cell is in the region when >= 5 % of its
+* *coverage*: share of the true region's cells (a {CELLS["cosine3d"][0]}^3 grid,
+  resp. {CELLS["cosine7d"][0]}^7; a cell is in the region when >= 5 % of its
   probes are) holding at least one of the N_max found points.
 * *surrogate*: in/out accuracy, precision and recall of ``predict_in_target``
   on 200,000 uniform points after the scan.

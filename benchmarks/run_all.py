@@ -2,7 +2,8 @@
 
 Each ``bench_*.py`` writes its own page under ``docs/benchmarks/``; this script runs
 them one after the other (``--quick`` passes the flag on), records wall time and exit
-status, and writes ``docs/benchmarks/summary.rst``.
+status, and writes ``docs/benchmarks/summary.rst``. ``bench_gpu.py`` runs only where
+CUDA is available.
 
 Run ``python benchmarks/run_all.py [--quick] [--only density ratio ...]``.
 """
@@ -15,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import torch
 from _common import DOCS_BENCH, rst_table, write_page
 
 HERE = Path(__file__).resolve().parent
@@ -26,6 +28,8 @@ def main():
     parser.add_argument("--only", nargs="*", help="topics, e.g. regression density")
     args = parser.parse_args()
     scripts = sorted(HERE.glob("bench_*.py"))
+    if not torch.cuda.is_available():  # bench_gpu compares CPU with CUDA
+        scripts = [s for s in scripts if s.stem != "bench_gpu"]
     if args.only:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in args.only]
     rows = []

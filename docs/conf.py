@@ -36,8 +36,14 @@ autodoc_default_options = {
         + [
             f"set_{method}_request"
             for method in (
-                "fit", "score", "predict", "transform", "inverse_transform",
-                "partial_fit", "score_samples", "predict_proba",
+                "fit",
+                "score",
+                "predict",
+                "transform",
+                "inverse_transform",
+                "partial_fit",
+                "score_samples",
+                "predict_proba",
             )
         ]
     ),

@@ -13,5 +13,11 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["ALICERatioEstimator", "ActiveScanner", "BayesianRegressor",
-           "FlowDensity", "NeuralImportanceIntegrator", "__version__"]
+__all__ = [
+    "ALICERatioEstimator",
+    "ActiveScanner",
+    "BayesianRegressor",
+    "FlowDensity",
+    "NeuralImportanceIntegrator",
+    "__version__",
+]

@@ -119,9 +119,7 @@ class EvaluationStore:
             seq[i] = start + len(rows)
             rows.append((int(seq[i]), k, x.tobytes(), int(iteration), str(o)))
         with self.conn:
-            self.conn.executemany(
-                "INSERT INTO proposals VALUES (?,?,?,?,?)", rows
-            )
+            self.conn.executemany("INSERT INTO proposals VALUES (?,?,?,?,?)", rows)
         return seq
 
     def _proposed(self, keys) -> set[str]:

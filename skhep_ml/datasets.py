@@ -135,9 +135,7 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 def _as_2d(X, n_features, name):
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != n_features:
-        raise ValueError(
-            f"{name} needs X of shape (n, {n_features}), got {X.shape}."
-        )
+        raise ValueError(f"{name} needs X of shape (n, {n_features}), got {X.shape}.")
     return X
 
 
@@ -504,7 +502,6 @@ DENSITY_TOYS = {
 }
 
 
-
 # ---------------------------------------------------------------------------
 # integrands (NeuralImportanceIntegrator)
 # ---------------------------------------------------------------------------
@@ -648,10 +645,16 @@ class Ring(_Integrand):
         self.name = "ring_d2"
         r0, w = self.radius, self.width
         self._norm = 1.0 / (2.0 * math.pi * r0 * w * math.sqrt(2.0 * math.pi))
-        exact = 2.0 * math.pi * (
-            w**2 * math.exp(-(r0**2) / (2 * w**2))
-            + r0 * w * math.sqrt(math.pi / 2)
-            * (1.0 + math.erf(r0 / (math.sqrt(2) * w)))
+        exact = (
+            2.0
+            * math.pi
+            * (
+                w**2 * math.exp(-(r0**2) / (2 * w**2))
+                + r0
+                * w
+                * math.sqrt(math.pi / 2)
+                * (1.0 + math.erf(r0 / (math.sqrt(2) * w)))
+            )
         )
         self.integral = exact * self._norm
 
@@ -786,7 +789,7 @@ def make_integrand(name):
     2
     """
     if name.startswith("camel_d"):
-        return Camel(int(name[len("camel_d"):]))
+        return Camel(int(name[len("camel_d") :]))
     table = {
         "ring_d2": Ring,
         "ridge_d4": BreitWignerRidge,
@@ -797,7 +800,6 @@ def make_integrand(name):
             f"unknown integrand {name!r}; choose camel_d<d>, {', '.join(table)}."
         )
     return table[name]()
-
 
 
 # ---------------------------------------------------------------------------
@@ -860,8 +862,9 @@ def _alice_log_pz(z, theta):
         return 2.0 * np.log(np.abs(amp)) - np.log1p((theta**2).sum(1))
 
 
-def sample_alice_toy(theta, n_samples=100, *, sigma=0.5, random_state=None,
-                     return_latent=False):
+def sample_alice_toy(
+    theta, n_samples=100, *, sigma=0.5, random_state=None, return_latent=False
+):
     """Simulate observed events of the ALICE toy at one parameter point.
 
     The latent ``z ∈ R^2`` follows ``p(z|θ) = (1 + θ·z_{:k})^2 φ_2(z) / (1 + |θ|^2)``
@@ -899,8 +902,16 @@ def sample_alice_toy(theta, n_samples=100, *, sigma=0.5, random_state=None,
     return (x, z) if return_latent else x
 
 
-def make_alice_toy(n_samples=10_000, *, n_theta=1, theta=None, theta_range=(-1.0, 1.0),
-                   theta_ref=None, sigma=0.5, random_state=None):
+def make_alice_toy(
+    n_samples=10_000,
+    *,
+    n_theta=1,
+    theta=None,
+    theta_range=(-1.0, 1.0),
+    theta_ref=None,
+    sigma=0.5,
+    random_state=None,
+):
     """Training data for likelihood-ratio estimation with known truth.
 
     A simulator with a latent variable ``z ∈ R^2``, parameters ``θ ∈ R^k``
@@ -976,8 +987,9 @@ def make_alice_toy(n_samples=10_000, *, n_theta=1, theta=None, theta_range=(-1.0
         th = rng.uniform(lo, hi, size=(n_samples, n_theta))
     else:
         th = _alice_theta(theta, n_theta, n_samples)
-    ref = _alice_theta(0.0 if theta_ref is None else theta_ref, n_theta, n_samples,
-                       "theta_ref")
+    ref = _alice_theta(
+        0.0 if theta_ref is None else theta_ref, n_theta, n_samples, "theta_ref"
+    )
     y = np.zeros(n_samples)
     y[n_num:] = 1.0
     gen_theta = np.where(y[:, None] == 0, th, ref)
@@ -1020,8 +1032,9 @@ def alice_toy_log_ratio(X, *, n_theta=1, theta_ref=None, sigma=0.5):
     if X.ndim != 2 or X.shape[1] != 2 + n_theta:
         raise ValueError(f"X must have shape (n, {2 + n_theta}), got {X.shape}.")
     x, th = X[:, :2], X[:, 2:]
-    ref = _alice_theta(0.0 if theta_ref is None else theta_ref, n_theta, len(X),
-                       "theta_ref")
+    ref = _alice_theta(
+        0.0 if theta_ref is None else theta_ref, n_theta, len(X), "theta_ref"
+    )
     m = x[:, :n_theta] / (1.0 + sigma**2)
     s2 = sigma**2 / (1.0 + sigma**2)
 
@@ -1129,7 +1142,13 @@ def _cell_index(X, bounds, n_bins):
 
 
 def scan_true_cells(
-    objective, bounds, target, *, n_bins=20, n_sub=4, min_fraction=0.05,
+    objective,
+    bounds,
+    target,
+    *,
+    n_bins=20,
+    n_sub=4,
+    min_fraction=0.05,
     chunk_size=200_000,
 ):
     """Cells of a regular grid that hold a part of the true in-target region.

@@ -107,7 +107,6 @@ class WeightedNLL(nn.Module):
         return weighted_nll(log_prob, weight)
 
 
-
 # ---------------------------------------------------------------------------
 # importance sampling (NeuralImportanceIntegrator)
 # ---------------------------------------------------------------------------
@@ -298,7 +297,6 @@ class ImportanceSamplingLoss(nn.Module):
         return fn(f, q_test, alpha, q_sample)
 
 
-
 # ---------------------------------------------------------------------------
 # likelihood ratios (ALICERatioEstimator)
 # ---------------------------------------------------------------------------
@@ -419,8 +417,16 @@ def joint_score_mse(score_hat, joint_score, y, weight=None, clip=None):
     return weighted_mean(sq, weight)
 
 
-def alices_loss(log_r_hat, score_hat, log_joint_ratio, joint_score, y, weight=None,
-                alpha=0.1, clip=None):
+def alices_loss(
+    log_r_hat,
+    score_hat,
+    log_joint_ratio,
+    joint_score,
+    y,
+    weight=None,
+    alpha=0.1,
+    clip=None,
+):
     """ALICES: :func:`alice_loss` + ``alpha`` × :func:`joint_score_mse`.
 
     Parameters
@@ -455,7 +461,6 @@ def alices_loss(log_r_hat, score_hat, log_joint_ratio, joint_score, y, weight=No
     )
 
 
-
 class RatioCrossEntropy(nn.Module):
     """skorch criterion of the ratio estimator: CARL or ALICE cross-entropy.
 
@@ -473,8 +478,12 @@ class RatioCrossEntropy(nn.Module):
         Clip of the joint score (read by the net's ``get_loss``).
     """
 
-    def __init__(self, soft_labels: bool = True, alpha: float = 0.0,
-                 score_clip: float | None = None):
+    def __init__(
+        self,
+        soft_labels: bool = True,
+        alpha: float = 0.0,
+        score_clip: float | None = None,
+    ):
         super().__init__()
         self.soft_labels = soft_labels
         self.alpha = alpha

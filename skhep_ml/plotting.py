@@ -100,17 +100,30 @@ def plot_corner(
             if i == j:
                 edges = np.linspace(bounds[i, 0], bounds[i, 1], bins + 1)
                 if ref is not None:
-                    ax.hist(ref[:, i], bins=edges, density=True,
-                            color=reference_color, histtype="stepfilled")
-                ax.hist(points[:, i], bins=edges, density=True, color=color,
-                        histtype="step", lw=1.5)
+                    ax.hist(
+                        ref[:, i],
+                        bins=edges,
+                        density=True,
+                        color=reference_color,
+                        histtype="stepfilled",
+                    )
+                ax.hist(
+                    points[:, i],
+                    bins=edges,
+                    density=True,
+                    color=color,
+                    histtype="step",
+                    lw=1.5,
+                )
                 ax.set_yticks([])
             else:
                 if refs is not None:
-                    ax.scatter(refs[:, j], refs[:, i], s=1, c=reference_color,
-                               rasterized=True)
-                ax.scatter(pts[:, j], pts[:, i], s=1, c=color, alpha=0.5,
-                           rasterized=True)
+                    ax.scatter(
+                        refs[:, j], refs[:, i], s=1, c=reference_color, rasterized=True
+                    )
+                ax.scatter(
+                    pts[:, j], pts[:, i], s=1, c=color, alpha=0.5, rasterized=True
+                )
                 ax.set_ylim(bounds[i])
             ax.set_xlim(bounds[j])
             if i == d - 1:

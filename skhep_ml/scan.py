@@ -8,8 +8,6 @@ import time
 
 import numpy as np
 import torch
-from joblib import Parallel, delayed
-from scipy.spatial import cKDTree
 from scipy.stats import qmc
 from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import accuracy_score, r2_score
@@ -19,6 +17,8 @@ from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 
+from ._scan_objective import run_objective
+from ._scan_proposal import oversample, select_points
 from ._store import EvaluationStore, point_keys
 from .base import (
     NET_PARAMETER_CONSTRAINTS,
@@ -37,50 +37,6 @@ __all__ = ["ActiveScanner"]
 
 #: likelihood exp(-chi2/2) at the edge of the target band (chi2 = 1)
 _BAND_EDGE = float(np.exp(-0.5))
-
-
-# ---------------------------------------------------------------------------
-# objective calls (module level: picklable for joblib / dask workers)
-# ---------------------------------------------------------------------------
-def _call_chunk(objective, X, start):
-    """Evaluate one chunk; isolate failing points by calling them one by one.
-
-    Returns ``(start, values, errors, seconds)``; ``errors[i]`` is ``None`` for
-    a good point. A wrong output shape is reported as ``("shape", ...)``.
-    """
-    t0 = time.perf_counter()
-    try:
-        values = np.asarray(objective(X), dtype=np.float64)
-    except Exception:  # noqa: BLE001 - isolate the failing points below
-        values = None
-    else:
-        if values.shape not in ((len(X),), (len(X), 1)):
-            return start, "shape", str(values.shape), time.perf_counter() - t0
-        values = values.reshape(-1)
-        errors = [None if np.isfinite(v) else "value is not finite" for v in values]
-        return start, values, errors, time.perf_counter() - t0
-    values = np.full(len(X), np.nan)
-    errors = []
-    for i in range(len(X)):
-        try:
-            v = np.asarray(objective(X[i : i + 1]), dtype=np.float64).reshape(-1)
-            if v.shape != (1,):
-                raise ValueError(f"objective returned shape {v.shape} for one point")
-            values[i] = v[0]
-            errors.append(None if np.isfinite(v[0]) else "value is not finite")
-        except Exception as exc:  # noqa: BLE001 - recorded as a failed point
-            errors.append(f"{type(exc).__name__}: {exc}"[:500])
-    return start, values, errors, time.perf_counter() - t0
-
-
-def _gumbel_top(weights, n, rng):
-    """Draw ``n`` indices without replacement with probability ∝ ``weights``."""
-    n = min(n, len(weights))
-    if n <= 0:
-        return np.empty(0, dtype=np.int64)
-    with np.errstate(divide="ignore"):
-        keys = np.log(weights) + rng.gumbel(size=len(weights))
-    return np.argpartition(-keys, n - 1)[:n]
 
 
 class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
@@ -629,11 +585,12 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         d = bounds.shape[0]
         if not self._is_classification() and self.target is None:
             raise ValueError(
-                "target is required with an objective: (low, high) or "
-                "'classification'."
+                "target is required with an objective: (low, high) or 'classification'."
             )
-        if self.n_iterations is None and self.n_target is None and (
-            self.max_evaluations is None
+        if (
+            self.n_iterations is None
+            and self.n_target is None
+            and (self.max_evaluations is None)
         ):
             raise ValueError(
                 "set at least one of n_iterations, n_target, max_evaluations."
@@ -707,48 +664,6 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         seq = store.propose(X, iteration, origin)
         new = seq >= 0
         self._run_objective(store, X[new], seq[new], iteration, origin[new])
-
-    def _run_objective(self, store, X, seq, iteration, origin):
-        """Call the objective on ``X`` in chunks through joblib; store each."""
-        if not len(X):
-            return
-        iteration = np.broadcast_to(np.asarray(iteration), (len(X),))
-        bs = self.eval_batch_size
-        tasks = [
-            delayed(_call_chunk)(self.objective, X[s : s + bs], s)
-            for s in range(0, len(X), bs)
-        ]
-
-        def handle(result):
-            start, values, errors, seconds = result
-            self._objective_time += seconds
-            n = len(X[start : start + bs])
-            if isinstance(values, str):
-                raise ValueError(
-                    f"objective must return shape ({n},) for {n} points, got "
-                    f"{errors}; the points evaluated before are kept in the store."
-                )
-            its = iteration[start : start + n]
-            for it in np.unique(its):
-                m = np.flatnonzero(its == it) + start
-                store.add(
-                    seq[m], X[m], values[m - start],
-                    [errors[i - start] for i in m], int(it), origin[m],
-                )
-
-        try:
-            results = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")(
-                tasks
-            )
-        except ValueError:  # backend without result generators
-            results = None
-        if results is None:
-            for group in range(0, len(tasks), 64):
-                for r in Parallel(n_jobs=self.n_jobs)(tasks[group : group + 64]):
-                    handle(r)
-        else:
-            for r in results:
-                handle(r)
 
     def _history_from_store(self, data):
         self.history_ = []
@@ -878,35 +793,18 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         self._set_results(data)
 
     # -------------------------------------------------------------- proposal
-    def _oversample(self, U_ok, inside, n_new, seed):
-        """Candidates near known in-target points (imbalanced-learn)."""
-        n_pos = int(inside.sum())
-        if self.oversampler is None or n_new <= 0 or n_pos < 2 or n_pos == len(inside):
-            return np.empty((0, U_ok.shape[1]))
-        if isinstance(self.oversampler, str):
-            from imblearn.over_sampling import SMOTE
-
-            sampler = SMOTE()
-        else:
-            sampler = clone(self.oversampler)
-        params = sampler.get_params()
-        update = {}
-        if "sampling_strategy" in params:
-            update["sampling_strategy"] = {1: n_pos + n_new}
-        for name in ("k_neighbors", "n_neighbors"):
-            if isinstance(params.get(name), numbers.Integral):
-                update[name] = int(min(params[name], n_pos - 1))
-        if "random_state" in params:
-            update["random_state"] = seed
-        sampler.set_params(**update)
-        labels = inside.astype(np.int64)
-        try:
-            X_res, y_res = sampler.fit_resample(U_ok, labels)
-        except ValueError:
-            return np.empty((0, U_ok.shape[1]))
-        X_res = np.asarray(X_res, dtype=np.float64)
-        extra = X_res[len(U_ok) :][np.asarray(y_res)[len(U_ok) :] == 1]
-        return np.clip(extra, 0.0, 1.0)
+    def _run_objective(self, store, X, seq, iteration, origin):
+        """Evaluate ``X`` (proposed in ``store`` as ``seq``) and count the time."""
+        self._objective_time += run_objective(
+            self.objective,
+            store,
+            X,
+            seq,
+            iteration,
+            origin,
+            batch_size=self.eval_batch_size,
+            n_jobs=self.n_jobs,
+        )
 
     def _propose(self, data, rng, seed):
         """Selection K of the iteration, in unit coordinates, with origins."""
@@ -914,34 +812,23 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         K = self.n_per_iteration
         n_rand = int(round(self.random_fraction * K))
         n_rect = int(round(self.rectify_fraction * K))
-        n_sel = max(0, K - n_rand - n_rect)
         ok = ~data["failed"]
         U_ok = self._to_unit(data["X"][ok])
         inside = self._label(data["value"][ok])
         n_over = int(round(self.oversample_fraction * self.n_candidates))
-        over = self._oversample(U_ok, inside, n_over, seed)
+        over = oversample(self.oversampler, U_ok, inside, n_over, seed)
         uniform = rng.uniform(size=(self.n_candidates - len(over), d))
         cand = np.vstack([uniform, over])
-        score = self._score_features(2.0 * cand - 1.0)
-        thr = self._threshold()
-        # selection: predicted in target, weighted by score x distance^diversity
-        pool = np.flatnonzero(score >= thr)
-        if len(pool) < n_sel:
-            rest = np.setdiff1d(np.arange(len(cand)), pool)
-            fill = rest[np.argsort(-score[rest], kind="stable")[: n_sel - len(pool)]]
-            chosen = np.concatenate([pool, fill])
-        else:
-            weight = score[pool]
-            if self.diversity > 0 and inside.any():
-                dist, _ = cKDTree(U_ok[inside]).query(cand[pool], k=1)
-                weight = weight * (dist + 1e-3) ** self.diversity
-            chosen = pool[_gumbel_top(weight, n_sel, rng)]
-        taken = np.zeros(len(cand), dtype=bool)
-        taken[chosen] = True
-        # rectifying points: nearest the predicted boundary, not yet chosen
-        free = np.flatnonzero(~taken)
-        near = free[np.argsort(np.abs(score[free] - thr), kind="stable")[: 3 * n_rect]]
-        rect = near[_gumbel_top(np.ones(len(near)), n_rect, rng)]
+        chosen, rect = select_points(
+            cand,
+            self._score_features(2.0 * cand - 1.0),
+            self._threshold(),
+            U_ok[inside],
+            n_select=max(0, K - n_rand - n_rect),
+            n_rectify=n_rect,
+            diversity=self.diversity,
+            rng=rng,
+        )
         rand = rng.uniform(size=(n_rand, d))
         U = np.vstack([cand[chosen], cand[rect], rand])
         origin = np.array(

@@ -14,6 +14,7 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhep_ml import ActiveScanner
+from skhep_ml._scan_proposal import oversample, select_points
 from skhep_ml._store import EvaluationStore
 from skhep_ml.datasets import (
     cosine_toy,
@@ -128,9 +129,15 @@ def test_surrogate_predictions_and_sample(fast_scan):
 def test_full_scan_reaches_goals():
     """The issue's goals: >= 90 % efficiency, coverage >= 95 %, 20k points."""
     scan = ActiveScanner(
-        objective=cosine_toy, bounds=PROBLEM.bounds, target=PROBLEM.target,
-        n_initial=1000, n_per_iteration=2000, n_target=20_000, n_iterations=None,
-        eval_batch_size=500, random_state=0,
+        objective=cosine_toy,
+        bounds=PROBLEM.bounds,
+        target=PROBLEM.target,
+        n_initial=1000,
+        n_per_iteration=2000,
+        n_target=20_000,
+        n_iterations=None,
+        eval_batch_size=500,
+        random_state=0,
     ).fit()
     assert scan.in_target_.sum() >= 20_000
     assert np.mean([h["efficiency"] for h in scan.history_[4:]]) >= 0.9
@@ -142,8 +149,15 @@ def test_full_scan_reaches_goals():
 
 
 # --------------------------------------------------------------- durability
-SMALL = dict(FAST, n_initial=200, n_per_iteration=100, n_candidates=3000,
-             max_epochs=20, epochs_per_iteration=3, eval_batch_size=50)
+SMALL = dict(
+    FAST,
+    n_initial=200,
+    n_per_iteration=100,
+    n_candidates=3000,
+    max_epochs=20,
+    epochs_per_iteration=3,
+    eval_batch_size=50,
+)
 
 
 def test_resume_repeats_no_call(tmp_path):
@@ -163,8 +177,9 @@ def test_resume_repeats_no_call(tmp_path):
     np.testing.assert_array_equal(b.points_[:300], a.points_)
     # a fit with another seed does not redo the initial design
     other = Recorder()
-    ActiveScanner(**dict(SMALL, objective=other, n_iterations=1, random_state=None,
-                         store=store)).fit()
+    ActiveScanner(
+        **dict(SMALL, objective=other, n_iterations=1, random_state=None, store=store)
+    ).fit()
     assert len(other.points()) == 0
     # a third fit with the same limits calls nothing
     third = Recorder()
@@ -306,9 +321,12 @@ def test_dask_backend_matches_sequential():
 
     params = dict(SMALL, n_iterations=1)
     ref = ActiveScanner(**params).fit()
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster):
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
         with joblib.parallel_config(backend="dask"):
             scan = ActiveScanner(**params).fit()
     np.testing.assert_array_equal(scan.points_, ref.points_)
@@ -353,26 +371,37 @@ def test_log_scale_bounds():
         return np.log10(X[:, 0]) + np.log10(X[:, 1])
 
     scan = ActiveScanner(
-        objective=objective, bounds=[[1e-3, 1e3], [1e-2, 1e2]], log_scale=True,
-        target=(-0.5, 0.5), n_initial=400, n_per_iteration=200, n_candidates=5000,
-        n_iterations=2, max_epochs=60, epochs_per_iteration=10,
-        hidden_layer_sizes=(32,), lr=1e-2, random_state=0,
+        objective=objective,
+        bounds=[[1e-3, 1e3], [1e-2, 1e2]],
+        log_scale=True,
+        target=(-0.5, 0.5),
+        n_initial=400,
+        n_per_iteration=200,
+        n_candidates=5000,
+        n_iterations=2,
+        max_epochs=60,
+        epochs_per_iteration=10,
+        hidden_layer_sizes=(32,),
+        lr=1e-2,
+        random_state=0,
     ).fit()
     L0 = np.log10(scan.points_[:400])
     # log-uniform initial design: uniform in log10 x
     assert abs(np.median(L0[:, 0])) < 0.4 and abs(np.median(L0[:, 1])) < 0.3
     assert scan.history_[-1]["efficiency"] >= 0.6
     with pytest.raises(ValueError, match="positive bounds"):
-        ActiveScanner(objective=objective, bounds=[[-1, 1], [1, 2]], log_scale=True,
-                      target=(0, 1)).fit()
+        ActiveScanner(
+            objective=objective, bounds=[[-1, 1], [1, 2]], log_scale=True, target=(0, 1)
+        ).fit()
 
 
 def test_classification_mode():
     def allowed(X):
         return truly_in(X).astype(float)
 
-    scan = ActiveScanner(**dict(FAST, objective=allowed, target="classification",
-                                n_iterations=3)).fit()
+    scan = ActiveScanner(
+        **dict(FAST, objective=allowed, target="classification", n_iterations=3)
+    ).fit()
     assert scan.history_[-1]["efficiency"] >= 0.6
     np.testing.assert_array_equal(scan.in_target_, truly_in(scan.points_))
     proba = scan.predict_proba(scan.points_[:10])
@@ -385,8 +414,12 @@ def test_custom_estimator_and_sampler():
     from imblearn.over_sampling import ADASYN
 
     scan = ActiveScanner(
-        **dict(SMALL, estimator=KNeighborsRegressor(n_neighbors=3),
-               oversampler=ADASYN(n_neighbors=5), n_iterations=2)
+        **dict(
+            SMALL,
+            estimator=KNeighborsRegressor(n_neighbors=3),
+            oversampler=ADASYN(n_neighbors=5),
+            n_iterations=2,
+        )
     ).fit()
     assert scan.estimator_.n_neighbors == 3
     assert scan.history_[-1]["efficiency"] > 3 * PROBLEM.in_target_fraction
@@ -400,8 +433,13 @@ def test_custom_classifier_in_classification_mode():
         return truly_in(X).astype(float)
 
     scan = ActiveScanner(
-        **dict(SMALL, objective=allowed, target="classification",
-               estimator=KNeighborsClassifier(n_neighbors=5), n_iterations=2)
+        **dict(
+            SMALL,
+            objective=allowed,
+            target="classification",
+            estimator=KNeighborsClassifier(n_neighbors=5),
+            n_iterations=2,
+        )
     ).fit()
     np.testing.assert_array_equal(scan.estimator_.classes_, [0.0, 1.0])
     assert scan.history_[-1]["efficiency"] > 3 * PROBLEM.in_target_fraction
@@ -411,12 +449,11 @@ def test_custom_classifier_in_classification_mode():
 
 @pytest.mark.parametrize("n_pos", [0, 1, 2, 3, 10])
 def test_oversampling_with_few_positives(n_pos):
-    scan = ActiveScanner(**SMALL)
     rng = np.random.default_rng(0)
     U = rng.uniform(size=(50, 3))
     inside = np.zeros(50, dtype=bool)
     inside[:n_pos] = True
-    new = scan._oversample(U, inside, 40, seed=0)
+    new = oversample(ActiveScanner(**SMALL).oversampler, U, inside, 40, seed=0)
     if n_pos < 2:
         assert new.shape == (0, 3)
     else:
@@ -426,11 +463,45 @@ def test_oversampling_with_few_positives(n_pos):
         assert np.all((new >= lo - 1e-12) & (new <= hi + 1e-12))
 
 
+def test_select_points_fills_up_and_rectifies_at_the_boundary():
+    rng = np.random.default_rng(0)
+    cand = rng.uniform(size=(200, 2))
+    score = cand[:, 0]  # predicted inside where x > 0.9: 20-odd candidates
+    inside = np.flatnonzero(score >= 0.9)
+    chosen, rect = select_points(
+        cand, score, 0.9, cand[:0], n_select=40, n_rectify=5, diversity=2.0, rng=rng
+    )
+    # every predicted-inside candidate, then the best-scored others
+    assert set(inside) <= set(chosen) and len(chosen) == 40
+    assert score[chosen].min() >= np.sort(score)[-40]
+    # rectifying points: not chosen, among the 15 free ones nearest the threshold
+    free = np.setdiff1d(np.arange(200), chosen)
+    nearest = free[np.argsort(np.abs(score[free] - 0.9))[:15]]
+    assert len(rect) == 5 and set(rect) <= set(nearest)
+
+
+def test_select_points_prefers_candidates_far_from_known_inside_points():
+    rng = np.random.default_rng(1)
+    cand = rng.uniform(size=(5000, 2))
+    score = np.ones(len(cand))
+    known = np.array([[0.1, 0.1]])
+    kwargs = dict(n_select=200, n_rectify=0, rng=np.random.default_rng(2))
+    near_known = np.linalg.norm(cand - known, axis=1) < 0.3
+    flat, _ = select_points(cand, score, 0.5, known, diversity=0.0, **kwargs)
+    spread, _ = select_points(cand, score, 0.5, known, diversity=4.0, **kwargs)
+    assert near_known[spread].mean() < 0.5 * near_known[flat].mean()
+
+
 def test_surrogate_only_fit_without_objective():
     rng = np.random.default_rng(0)
     X = rng.uniform(0, 10 * np.pi, size=(2000, 3))
-    reg = ActiveScanner(hidden_layer_sizes=(32, 32), max_epochs=100, lr=1e-2,
-                        batch_size=128, random_state=0).fit(X, cosine_toy(X))
+    reg = ActiveScanner(
+        hidden_layer_sizes=(32, 32),
+        max_epochs=100,
+        lr=1e-2,
+        batch_size=128,
+        random_state=0,
+    ).fit(X, cosine_toy(X))
     X_test = rng.uniform(0, 10 * np.pi, size=(2000, 3))
     assert reg.score(X_test, cosine_toy(X_test)) > 0.95
     with pytest.raises(ValueError, match="needs X and y"):
@@ -442,8 +513,15 @@ def test_surrogate_only_fit_without_objective():
 
 
 @parametrize_with_checks(
-    [ActiveScanner(target="classification", hidden_layer_sizes=(16,), max_epochs=60,
-                   lr=1e-2, random_state=0)]
+    [
+        ActiveScanner(
+            target="classification",
+            hidden_layer_sizes=(16,),
+            max_epochs=60,
+            lr=1e-2,
+            random_state=0,
+        )
+    ]
 )
 def test_classification_mode_sklearn_checks(estimator, check):
     check(estimator)
@@ -470,8 +548,9 @@ def test_corner_plot_and_history(fast_scan):
     from skhep_ml.plotting import plot_corner, plot_scan_history
 
     found = fast_scan.points_[fast_scan.in_target_]
-    fig = plot_corner(found, reference=fast_scan.points_, bounds=PROBLEM.bounds,
-                      max_points=200)
+    fig = plot_corner(
+        found, reference=fast_scan.points_, bounds=PROBLEM.bounds, max_points=200
+    )
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(fig.axes) == 9 and len(visible) == 6
     assert fig.axes[0].get_xlim() == tuple(PROBLEM.bounds[0])

@@ -14,8 +14,9 @@ def test_round_trip_and_order(tmp_path):
         seq = st.propose(X, 1, ["select"] * 7)
         np.testing.assert_array_equal(seq, np.arange(7))
         # chunks may come back in any order; the store keeps proposal order
-        st.add(seq[4:], X[4:], [1.0, np.nan, 3.0], [None, None, "boom"], 1,
-               ["select"] * 3)
+        st.add(
+            seq[4:], X[4:], [1.0, np.nan, 3.0], [None, None, "boom"], 1, ["select"] * 3
+        )
         st.add(seq[:4], X[:4], [0.0, 1.0, 2.0, 3.0], [None] * 4, 1, ["select"] * 4)
     with EvaluationStore(path, 2) as st:
         data = st.load()
