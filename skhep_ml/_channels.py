@@ -225,6 +225,13 @@ class Proposal(nn.Module):
         Multiply the channel weights by the channels' VEGAS-map densities
         (the balance heuristic of multi-channel integration), for channels
         with distinct mappings.
+    flow_prior : bool
+        Multiply the channel weights by the channels' full densities
+        (detached; the balance heuristic with the trained flows), for
+        identical channels: a channel's weight then falls where its own
+        proposal is thin, which bounds ``α_i f / g_i`` by about
+        ``f / Σ_j g_j`` even for the points its defensive components put
+        into another channel's peak.
     """
 
     def __init__(
@@ -237,6 +244,7 @@ class Proposal(nn.Module):
         cw_hidden=(32,),
         cw_init_std=0.0,
         map_prior=False,
+        flow_prior=False,
     ):
         super().__init__()
         self.n_dims = int(n_dims)
@@ -246,6 +254,7 @@ class Proposal(nn.Module):
         )
         self.n_channels = len(self.channels)
         self.map_prior = bool(map_prior)
+        self.flow_prior = bool(flow_prior)
         self.cwnet = None
         if self.n_channels > 1:
             self.cwnet = make_mlp(
@@ -254,8 +263,12 @@ class Proposal(nn.Module):
             if cw_init_std > 0:
                 nn.init.normal_(self.cwnet[-1].weight, std=cw_init_std)
 
-    def log_alpha(self, x, log_prior):
-        """Log channel weights ``log α_i(x)`` (rows sum to one)."""
+    def log_alpha(self, x, log_prior, log_q=None):
+        """Log channel weights ``log α_i(x)`` (rows sum to one).
+
+        ``log_q``: the channels' log densities at ``x`` when already known
+        (used with ``flow_prior``).
+        """
         if self.cwnet is None:
             return x.new_zeros(x.shape[0], 1)
         logits = self.cwnet(x) + log_prior
@@ -264,6 +277,11 @@ class Proposal(nn.Module):
                 logits = logits + torch.stack(
                     [ch.log_prob_vegas(x) for ch in self.channels], dim=-1
                 )
+        if getattr(self, "flow_prior", False):
+            if log_q is None:
+                with torch.no_grad():
+                    log_q = self.log_probs(x)
+            logits = logits + log_q.detach()
         return torch.log_softmax(logits, dim=-1)
 
     def log_probs(self, x):
@@ -273,4 +291,5 @@ class Proposal(nn.Module):
     def forward(self, X):
         x = X[:, : self.n_dims]
         log_prior = X[:, self.n_dims :]
-        return self.log_probs(x), self.log_alpha(x, log_prior)
+        log_q = self.log_probs(x)
+        return log_q, self.log_alpha(x, log_prior, log_q)

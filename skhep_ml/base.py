@@ -109,7 +109,9 @@ class BatchLoader:
     collate. Shuffling draws from torch's global generator, which the estimators
     seed from ``random_state``, so a CPU fit is bit-identical on refit.
     ``torch.utils.data.Subset`` (what skorch's ``ValidSplit`` returns) is
-    unwrapped into the base dataset and an index tensor.
+    unwrapped into the base dataset and an index tensor. A shuffled (or
+    subset) epoch is gathered once, one copy of its rows, and served as
+    contiguous slices.
 
     Parameters
     ----------
@@ -146,8 +148,11 @@ class BatchLoader:
         order = torch.randperm(n) if self.shuffle else torch.arange(n)
         if self.indices is not None:
             order = self.indices[order]
+        # one gather per epoch, then contiguous slices: the same batches as
+        # gathering each one, with fewer small tensor ops per step
+        X, y = self.dataset[order]
         for start in range(0, n, bs):
-            yield self.dataset[order[start : start + bs]]
+            yield X[start : start + bs], y[start : start + bs]
 
 
 # ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from .base import (
     check_random_state,
     check_sample_weight,
     derive_seed,
+    torch_seed,
     validate_data,
 )
 from .losses import WeightedNLL
@@ -102,8 +103,44 @@ class _WeightAveraging(Callback):
         del self.params_, self.avg_
 
 
-def _fit_gmm(S, weight, n_components, seed, n_em=20, reg_covar=1e-6):
-    """Full-covariance GaussianMixture of ``S``, weighted by ``weight``.
+def _weighted_m_step(S, resp, covariance_type, reg_covar):
+    """Weighted M step of EM: mixture weights, means and precision Cholesky.
+
+    ``resp`` holds responsibilities times event weights. Returns
+    ``(weights, means, covariances, precisions_cholesky)`` in the layout of
+    ``sklearn.mixture.GaussianMixture`` for ``covariance_type``.
+    """
+    n, d = S.shape
+    nk = resp.sum(axis=0) + 10 * np.finfo(float).eps
+    means = resp.T @ S / nk[:, None]
+    eye = np.eye(d)
+    if covariance_type in ("full", "tied"):
+        covs = np.empty((len(nk), d, d))
+        for j in range(len(nk)):
+            diff = S - means[j]
+            covs[j] = (resp[:, j, None] * diff).T @ diff / nk[j]
+        if covariance_type == "tied":
+            covs = (nk[:, None, None] * covs).sum(axis=0) / nk.sum() + reg_covar * eye
+            c = np.linalg.cholesky(covs)
+            prec_chol = np.linalg.solve(c, eye).T  # upper: P = U U^T
+        else:
+            covs += reg_covar * eye
+            prec_chol = np.linalg.solve(np.linalg.cholesky(covs), eye).transpose(
+                0, 2, 1
+            )
+    else:
+        avg_sq = resp.T @ (S * S) / nk[:, None]
+        covs = avg_sq - means**2 + reg_covar  # diag
+        if covariance_type == "spherical":
+            covs = covs.mean(axis=1)
+        prec_chol = 1.0 / np.sqrt(covs)
+    return nk / nk.sum(), means, covs, prec_chol
+
+
+def _fit_gmm(
+    S, weight, n_components, seed, n_em=20, reg_covar=1e-6, covariance_type="full"
+):
+    """GaussianMixture of ``S`` with ``covariance_type``, weighted by ``weight``.
 
     scikit-learn's GaussianMixture has no ``sample_weight``: with non-uniform
     weights it is initialised on a weighted resample of ``S`` and refined by
@@ -114,7 +151,7 @@ def _fit_gmm(S, weight, n_components, seed, n_em=20, reg_covar=1e-6):
     n = len(S)
     k = int(min(n_components, n))
     gmm = GaussianMixture(
-        k, covariance_type="full", reg_covar=reg_covar, random_state=seed
+        k, covariance_type=covariance_type, reg_covar=reg_covar, random_state=seed
     )
     uniform = np.all(weight == weight[0])
     if uniform:
@@ -122,23 +159,21 @@ def _fit_gmm(S, weight, n_components, seed, n_em=20, reg_covar=1e-6):
     p = weight / weight.sum()
     rows = np.random.RandomState(seed).choice(n, size=n, replace=True, p=p)
     gmm.fit(S[rows])
-    eye = np.eye(S.shape[1])
     for _ in range(n_em):
         resp = gmm.predict_proba(S) * weight[:, None]
-        nk = resp.sum(axis=0) + 10 * np.finfo(float).eps
-        means = resp.T @ S / nk[:, None]
-        covs = np.empty((k, S.shape[1], S.shape[1]))
-        prec_chol = np.empty_like(covs)
-        for j in range(k):
-            diff = S - means[j]
-            covs[j] = (resp[:, j, None] * diff).T @ diff / nk[j] + reg_covar * eye
-            c = np.linalg.cholesky(covs[j])
-            prec_chol[j] = np.linalg.solve(c, eye).T  # upper: P = U U^T
-        gmm.weights_ = nk / nk.sum()
+        weights, means, covs, prec_chol = _weighted_m_step(
+            S, resp, covariance_type, reg_covar
+        )
+        gmm.weights_ = weights
         gmm.means_ = means
         gmm.covariances_ = covs
         gmm.precisions_cholesky_ = prec_chol
-        gmm.precisions_ = prec_chol @ prec_chol.transpose(0, 2, 1)
+        if covariance_type == "full":
+            gmm.precisions_ = prec_chol @ prec_chol.transpose(0, 2, 1)
+        elif covariance_type == "tied":
+            gmm.precisions_ = prec_chol @ prec_chol.T
+        else:
+            gmm.precisions_ = prec_chol**2
     return gmm
 
 
@@ -183,7 +218,8 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
     base : {"normal", "gmm"}, default="normal"
         Latent distribution. ``"normal"``: standard normal. ``"gmm"``: a
         learnable full-covariance Gaussian mixture of ``n_components``,
-        initialised by ``sklearn.mixture.GaussianMixture`` fitted to the
+        initialised by ``sklearn.mixture.GaussianMixture`` (with
+        ``covariance_type``) fitted to the
         standardised training data (the training part of it with
         ``early_stopping``; on weighted data from a weighted resample refined by
         weighted EM steps). The coupling blocks start as the identity, so
@@ -194,20 +230,36 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
     n_components : int, default=8
         Mixture components of ``base="gmm"`` (capped at the number of training
         rows; ignored with ``base="normal"``).
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        Covariance structure of the *initial* mixture of ``base="gmm"`` (as in
+        ``sklearn.mixture.GaussianMixture``): fewer parameters, less variance
+        when the structure holds. Training then adapts every component's full
+        covariance. Ignored with ``base="normal"``.
     bounds : array-like of shape (n_features, 2) or (2,), default=None
         Lower and upper edge of a box holding the data (a ``(2,)`` pair applies
         to every feature; ``±inf`` leaves a feature unbounded). Bounded
         features go through ``logit((x - low) / (high - low))`` before the
         flow; :meth:`score_samples` is ``-inf`` outside the box.
     max_epochs : int, default=100
-        Training epochs.
+        Training epochs. 0 fits no flow: the model is then the untrained start,
+        i.e. with ``base="gmm"`` the initial Gaussian mixture (of the
+        standardised data), so a grid search can ask whether the flow helps
+        at all.
     batch_size : int, default=512
         Mini-batch size (capped at the number of samples).
     lr : float, default=2e-3
-        Adam learning rate.
+        Adam learning rate (of the coupling blocks, when ``base_lr`` is set).
     lr_schedule : {"cosine", "constant", "constant_cosine"}, default="cosine"
         Learning-rate schedule over ``max_epochs`` (``"constant_cosine"``:
         constant, then a cosine decay over the last 20 % of the epochs).
+    base_lr : float or None, default=None
+        Learning rate of the latent mixture's parameters with ``base="gmm"``
+        (the same schedule applies); None uses ``lr``. The mixture's means and
+        covariances are few parameters in the units of the standardised data
+        and usually want a rate ten to a hundred times that of the coupling
+        blocks (e.g. ``lr=3e-4, base_lr=3e-2``): the mixture then moves its
+        components where the data are while the flow only refines the shapes.
+        Ignored with ``base="normal"``.
     ema_decay : float or None, default=None
         Decay of an exponential moving average of the weights over training
         steps (Polyak averaging), e.g. 0.99; the averaged weights are the
@@ -304,7 +356,11 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         "permutation": [StrOptions({"alternate", "random", "rotation"})],
         "base": [StrOptions({"normal", "gmm"})],
         "ema_decay": [Interval(numbers.Real, 0, 1, closed="left"), None],
+        "base_lr": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        # 0 epochs: the untrained start (with base="gmm", the initial mixture)
+        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "bounds": ["array-like", None],
         "train_dtype": [StrOptions({"float32", "float64"})],
     }
@@ -321,11 +377,13 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         permutation="alternate",
         base="normal",
         n_components=8,
+        covariance_type="full",
         bounds=None,
         max_epochs=100,
         batch_size=512,
         lr=2e-3,
         lr_schedule="cosine",
+        base_lr=None,
         ema_decay=None,
         early_stopping=False,
         validation_fraction=0.1,
@@ -346,11 +404,13 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         self.permutation = permutation
         self.base = base
         self.n_components = n_components
+        self.covariance_type = covariance_type
         self.bounds = bounds
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.lr_schedule = lr_schedule
+        self.base_lr = base_lr
         self.ema_decay = ema_decay
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -498,8 +558,17 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
                 )
                 train = np.asarray(train.indices)
             flow_params["gmm"] = _fit_gmm(
-                S[train], w[train], self.n_components, seed % (2**32)
+                S[train],
+                w[train],
+                self.n_components,
+                seed % (2**32),
+                covariance_type=self.covariance_type,
             )
+        net_params = {}
+        if self.base == "gmm" and self.base_lr is not None:
+            net_params["optimizer__param_groups"] = [
+                ("flow.base.*", {"lr": float(self.base_lr)})
+            ]
         callbacks = self._net_callbacks(seed)
         if self.ema_decay is not None:
             # first, so that early stopping sees the averaged weights
@@ -513,7 +582,20 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
             callbacks=callbacks,
             module__n_features=X.shape[1],
             **{f"module__{k}": v for k, v in flow_params.items()},
+            **net_params,
         )
+        if self.max_epochs == 0:
+            # no training: the flow stays the identity on the initial latent
+            with torch_seed(seed, device):
+                self.net_.initialize()
+            self._set_inference_dtype()
+            if self.base == "gmm":  # the mixture in full precision
+                exact = GaussianMixtureBase.from_sklearn(flow_params["gmm"])
+                base = self.net_.module_.flow.base
+                base.load_state_dict(exact.to(base.means.dtype).state_dict())
+            self.loss_curve_ = []
+            self.n_iter_ = 0
+            return self
         self._train_net(S, w, seed=seed)
         return self
 

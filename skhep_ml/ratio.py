@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 import torch
+from scipy.special import expit
 from scipy.stats import chi2
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
@@ -14,6 +15,8 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
+from torch import nn
+from torch.nn import functional as F
 
 from .base import (
     NET_PARAMETER_CONSTRAINTS,
@@ -27,30 +30,176 @@ from .base import (
     derive_seed,
     validate_data,
 )
-from .losses import RatioCrossEntropy, joint_score_mse, ratio_cross_entropy
+from .losses import ratio_cross_entropy
 from .nn.mlp import MLP
 
 __all__ = ["ALICERatioEstimator", "likelihood_profile"]
+
+#: fused Adam (one kernel per parameter, CPU since torch 2.4), else multi-tensor
+_FUSED_ADAM = (
+    {"optimizer__foreach": None, "optimizer__fused": True}
+    if tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
+    else {}
+)
+
+
+class _RatioLoss(nn.Module):
+    """Criterion of the ratio net: weighted cross-entropy of ``ŝ = σ(-log r̂)``.
+
+    The target packs ``[y, label, w, w_score, t...]``: the class, the (soft)
+    label of the reference class (``1/(1 + r(x,z))`` for ALICE, ``y`` for
+    CARL), the sample weight, the weight of the score term (``w`` on rows from
+    θ, 0 on reference rows) and the joint score in standardised θ units. The
+    cross-entropy is one fused ``binary_cross_entropy_with_logits`` of the
+    logit ``-log r̂`` (the same values as
+    :func:`~skhep_ml.losses.ratio_cross_entropy`).
+
+    Parameters
+    ----------
+    alpha : float, default=0.0
+        Weight of the joint-score term (ALICES; needs the θ gradient, see
+        :class:`_RatioNet`).
+    """
+
+    def __init__(self, alpha: float = 0.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, log_r_hat, packed, score_hat=None):
+        w = packed[:, 2]
+        total = F.binary_cross_entropy_with_logits(
+            -log_r_hat, packed[:, 1], weight=w, reduction="sum"
+        )
+        if score_hat is not None:
+            sq = (score_hat - packed[:, 4:]).square().mean(-1)
+            total = total + self.alpha * torch.dot(packed[:, 3], sq)
+        return total / w.sum().clamp_min(1e-30)
+
+
+def _activation_derivative(act, a, h):
+    """``act'(a)`` from the pre-activation ``a`` and the output ``h = act(a)``."""
+    if isinstance(act, nn.Tanh):
+        return 1.0 - h * h
+    if isinstance(act, nn.SiLU):
+        s = torch.sigmoid(a)
+        return s * (1.0 + a * (1.0 - s))
+    if isinstance(act, nn.ReLU):
+        return (a > 0).to(a.dtype)
+    if isinstance(act, nn.LeakyReLU):
+        return (a > 0).to(a.dtype) * (1.0 - act.negative_slope) + act.negative_slope
+    if isinstance(act, nn.ELU):
+        return torch.where(a > 0, torch.ones_like(a), h + act.alpha)
+    if isinstance(act, nn.GELU) and act.approximate == "none":
+        return torch.special.ndtr(a) + a * torch.exp(-0.5 * a * a) * _INV_SQRT_2PI
+    return None
+
+
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+def _activation_gain(act):
+    """Recommended init gain of an activation (:func:`nn.init.calculate_gain`)."""
+    if isinstance(act, nn.Tanh):
+        return nn.init.calculate_gain("tanh")
+    if isinstance(act, nn.LeakyReLU):
+        return nn.init.calculate_gain("leaky_relu", act.negative_slope)
+    return nn.init.calculate_gain("relu")  # ReLU, SiLU, GELU, ELU
+
+
+class _RatioMLP(MLP):
+    """:class:`~skhep_ml.nn.mlp.MLP` that also returns ``∂ output / ∂ θ``.
+
+    :meth:`forward_with_theta_grad` propagates the derivative with respect to
+    the last ``n_theta`` inputs along with the forward pass (forward-mode,
+    ``∂h_l = act'(a_l) ⊙ (W_l ∂h_{l-1})``), so the ALICES score term needs one
+    ordinary backward pass instead of a double backward through
+    ``torch.autograd.grad(..., create_graph=True)``.
+
+    With ``glorot=True`` the hidden layers' weights start from Glorot's uniform
+    initialisation scaled by the gain of the activation (5/3 for tanh, √2 for
+    the ReLU family), which keeps the pre-activations at unit scale through
+    the layers; torch's default (``U(±1/√fan_in)``) shrinks them by ~√3 per
+    layer, so a tanh network starts nearly linear and needs many steps to
+    learn curvature. The biases keep torch's default.
+    """
+
+    def __init__(self, *args, glorot=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if glorot:
+            linears = [m for m in self.net if isinstance(m, nn.Linear)]
+            acts = [m for m in self.net if not isinstance(m, nn.Linear)]
+            for lin, act in zip(linears[:-1], acts):
+                nn.init.xavier_uniform_(lin.weight, gain=_activation_gain(act))
+
+    def forward_with_theta_grad(self, x, n_theta):
+        layers = list(self.net)
+        h, dh = x, None
+        for i in range(0, len(layers) - 1, 2):
+            lin, act = layers[i], layers[i + 1]
+            a = lin(h)
+            # ∂a/∂θ: the θ columns of W for the first layer, then W ∂h
+            da = (
+                lin.weight[:, lin.weight.shape[1] - n_theta :].T.unsqueeze(0)
+                if dh is None
+                else dh @ lin.weight.T
+            )
+            h = act(a)
+            deriv = _activation_derivative(act, a, h)
+            if deriv is None:
+                return None
+            dh = deriv.unsqueeze(1) * da
+        last = layers[-1]
+        out = last(h)
+        if dh is None:  # no hidden layer: a linear model
+            grad = last.weight[:, last.weight.shape[1] - n_theta :].expand(len(x), -1)
+        else:
+            grad = (dh @ last.weight.T).squeeze(-1)
+        return out.squeeze(-1), grad
 
 
 class _RatioNet(NeuralNet):
     """skorch net for ratio estimation; adds the ALICES joint-score term.
 
     The score term needs ``∇_θ log r̂``, the gradient of the network output with
-    respect to the θ input columns, so the training step marks the input batch
-    as requiring gradients and :meth:`get_loss` differentiates with
+    respect to the θ input columns. The training step gets it from the
+    module's forward-mode pass (:meth:`_RatioMLP.forward_with_theta_grad`);
+    for other modules (or extra forward arguments) it marks the input batch as
+    requiring gradients and :meth:`get_loss` differentiates with
     ``create_graph=True``. The validation loss (no gradients) is the
     cross-entropy alone.
+
+    Per-step overheads of skorch's generic loop that do not apply to this small
+    model are trimmed: the train/eval mode is only switched when it changes,
+    and gradients are reset by setting them to ``None`` directly.
     """
 
     def _needs_score(self):
         return self.criterion_.alpha > 0
 
+    def _set_training(self, training=True):
+        if self.module_.training != training or self.criterion_.training != training:
+            super()._set_training(training)
+
+    def _zero_grad_optimizer(self, set_to_none=None):
+        for group in self.optimizer_.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         if self._needs_score():
-            Xi = to_tensor(Xi, device=self.device).detach().requires_grad_(True)
+            Xi = to_tensor(Xi, device=self.device)
+            yi = to_tensor(yi, device=self.device)
+            out = None
+            if not fit_params and hasattr(self.module_, "forward_with_theta_grad"):
+                out = self.module_.forward_with_theta_grad(Xi, yi.shape[1] - 4)
+            if out is not None:
+                y_pred, score_hat = out
+                loss = self.criterion_(y_pred, yi, score_hat)
+                loss.backward()
+                return {"loss": loss, "y_pred": y_pred}
+            Xi = Xi.detach().requires_grad_(True)
         y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
@@ -58,19 +207,12 @@ class _RatioNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device)
-        loss = self.criterion_(y_pred, y_true)
+        score_hat = None
         if training and self._needs_score() and torch.is_tensor(X) and X.requires_grad:
-            n_theta = y_true.shape[1] - 3
+            n_theta = y_true.shape[1] - 4
             (grad,) = torch.autograd.grad(y_pred.sum(), X, create_graph=True)
             score_hat = grad[:, grad.shape[1] - n_theta :]
-            loss = loss + self.criterion_.alpha * joint_score_mse(
-                score_hat,
-                y_true[:, 3:],
-                y_true[:, 0],
-                y_true[:, 2],
-                clip=self.criterion_.score_clip,
-            )
-        return loss
+        return self.criterion_(y_pred, y_true, score_hat)
 
 
 def _weighted_standardize(values, weight):
@@ -260,7 +402,8 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     lr_schedule : {"constant_cosine", "cosine", "constant"}, default="constant_cosine"
         Learning-rate schedule over ``max_epochs``: ``"constant_cosine"`` keeps
         ``lr`` for the first 80 % of the epochs and decays it along a cosine
-        over the last 20 %. On the ALICE toy with 50 epochs (ALICES) it gave
+        over the last 20 %. On the ALICE toy with 50 epochs (ALICES, torch's
+        default initialisation of the hidden layers) it gave
         MSEs of ``log r̂`` of 0.065 / 0.012 / 0.0018 at 1e3 / 1e4 / 1e5 events,
         against 0.072 / 0.023 / 0.0017 for a cosine decay over all epochs and
         0.067 / 0.015 / 0.0071 for a constant rate (whose final weights stay
@@ -321,7 +464,15 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     ``ALICE = s softplus(f) + (1 - s) softplus(-f)`` with
     ``s = 1/(1 + r(x,z))``, and ALICES adds
     ``alpha (1 - y) |∇_θ f - clip(t(x,z))|^2``. All are weighted means.
-    The output layer starts at zero, i.e. at ``r̂ = 1`` everywhere.
+    The output layer starts at zero, i.e. at ``r̂ = 1`` everywhere; the hidden
+    layers start from Glorot's uniform initialisation with the gain of the
+    activation (5/3 for tanh, √2 for the ReLU family), which on the ALICE toy
+    (tanh, 50 epochs) lowered the MSE of ``log r̂`` from 0.065 to 0.039 at
+    1e3 events and from 0.012 to 0.008 at 1e4 (ALICES) against torch's
+    default ``U(±1/√fan_in)``; at 1e5 it changed the MSE by under 10 %
+    (ALICE 0.0014 → 0.0015, ALICES 0.0017 → 0.0018). For ALICES
+    the θ-gradient of the network is propagated forward along with its value
+    (one ordinary backward pass per step instead of a double backward).
     Training runs in float32; on the CPU the network is then cast to float64
     for inference (see :mod:`skhep_ml.base`).
 
@@ -507,14 +658,20 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         self._x_mean, self._x_scale = _weighted_standardize(X.astype(np.float64), w)
         Xs = self._scale(X)
-        # joint score in standardised θ units: ∂/∂θ_s = σ_θ ∂/∂θ
+        # label of the reference class: the soft label 1/(1 + r(x,z)) (ALICE)
+        # or the class itself (CARL)
+        label = labels if loss_used == "carl" else expit(-log_r)
+        # joint score in standardised θ units: ∂/∂θ_s = σ_θ ∂/∂θ; the score
+        # term counts on rows from θ only
         theta_scale = self._x_scale[X.shape[1] - self.n_theta :]
-        packed = np.column_stack([labels, log_r, w, score * theta_scale])
+        packed = np.column_stack(
+            [labels, label, w, w * (1.0 - labels), score * theta_scale]
+        )
 
         seed = derive_seed(rng)
         self.net_ = self._build_net(
-            MLP,
-            RatioCrossEntropy,
+            _RatioMLP,
+            _RatioLoss,
             net_class=_RatioNet,
             seed=seed,
             device=device,
@@ -529,9 +686,9 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             # start at r̂ = 1 (no information): the scale of the first steps
             # is then set by the data, not by a random output layer
             module__zero_last=True,
-            criterion__soft_labels=loss_used != "carl",
             criterion__alpha=float(self.alpha) if use_score else 0.0,
-            criterion__score_clip=None,
+            # one fused kernel per parameter instead of a chain of foreach ops
+            **_FUSED_ADAM,
         )
         self._train_net(Xs, packed, seed=seed)
         return self

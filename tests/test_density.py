@@ -347,6 +347,83 @@ def test_gmm_base_starts_at_the_gaussian_mixture():
     np.testing.assert_allclose(est.inverse_transform(Z), Xt, atol=1e-8)
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_zero_epochs_is_the_initial_mixture(covariance_type):
+    """max_epochs=0 with base="gmm" is sklearn's GaussianMixture of that type."""
+    from sklearn.mixture import GaussianMixture
+
+    from skhep_ml.base import MAX_SEED
+
+    X = 5.0 * _eight_gaussians(1000, 0) + [10.0, -3.0]
+    est = FlowDensity(
+        **{**FAST, "max_epochs": 0},
+        base="gmm",
+        n_components=8,
+        covariance_type=covariance_type,
+    ).fit(X)
+    assert est.n_iter_ == 0 and est.loss_curve_ == []
+    seed = np.random.RandomState(FAST["random_state"]).randint(MAX_SEED)
+    S = (X - est.mean_) / est.scale_
+    gm = GaussianMixture(8, covariance_type=covariance_type, random_state=seed)
+    gm.fit(S)
+    Xt = 5.0 * _eight_gaussians(500, 1) + [10.0, -3.0]
+    expected = (
+        gm.score_samples((Xt - est.mean_) / est.scale_) - np.log(est.scale_).sum()
+    )
+    np.testing.assert_allclose(est.score_samples(Xt), expected, atol=1e-8, rtol=0)
+    assert est.sample(10, random_state=0).shape == (10, 2)
+    # reproducible
+    again = FlowDensity(**est.get_params()).fit(X)
+    np.testing.assert_array_equal(again.score_samples(Xt), est.score_samples(Xt))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_weighted_em_of_every_covariance_type(covariance_type):
+    """The weighted M step agrees with sklearn's (unit weights) and with repeats."""
+    from sklearn.mixture._gaussian_mixture import (
+        _compute_precision_cholesky,
+        _estimate_gaussian_parameters,
+    )
+
+    from skhep_ml.density import _weighted_m_step
+
+    rng = np.random.default_rng(0)
+    S = rng.normal(size=(300, 3))
+    resp = rng.random((300, 4))
+    resp /= resp.sum(axis=1, keepdims=True)
+    nk, means, covs = _estimate_gaussian_parameters(S, resp, 1e-6, covariance_type)
+    weights, means2, covs2, prec_chol = _weighted_m_step(S, resp, covariance_type, 1e-6)
+    np.testing.assert_allclose(weights, nk / nk.sum())
+    np.testing.assert_allclose(means2, means)
+    np.testing.assert_allclose(covs2, covs, atol=1e-12)
+    np.testing.assert_allclose(
+        prec_chol, _compute_precision_cholesky(covs, covariance_type), atol=1e-10
+    )
+    # integer weights act as repeated rows
+    k = rng.integers(0, 3, size=300)
+    a = _weighted_m_step(S, resp * k[:, None], covariance_type, 1e-6)
+    b = _weighted_m_step(
+        np.repeat(S, k, axis=0), np.repeat(resp, k, axis=0), covariance_type, 1e-6
+    )
+    for u, v in zip(a, b):
+        np.testing.assert_allclose(u, v, atol=1e-10)
+
+
+def test_base_lr_trains_the_mixture_at_its_own_rate():
+    X = _eight_gaussians(1000, 0)
+    est = FlowDensity(
+        **{**FAST, "max_epochs": 2, "lr": 1e-3}, base="gmm", base_lr=5e-2
+    ).fit(X)
+    groups = est.net_.optimizer_.param_groups
+    assert [g["initial_lr"] for g in groups] == [5e-2, 1e-3]
+    base_params = set(est.net_.module_.flow.base.parameters())
+    assert set(groups[0]["params"]) == base_params
+    assert not base_params & set(groups[1]["params"])
+    # ignored with a standard-normal latent
+    est = FlowDensity(**{**FAST, "max_epochs": 1}, base_lr=5e-2).fit(X)
+    assert len(est.net_.optimizer_.param_groups) == 1
+
+
 def test_gmm_base_beats_normal_base_on_a_mixture():
     X, Xt = _eight_gaussians(3000, 0), _eight_gaussians(2000, 1)
     truth = DENSITY_TOYS["eight_gaussians"][1](Xt).mean()
@@ -419,6 +496,9 @@ def test_weight_averaging_with_early_stopping_keeps_the_validated_average():
         ({"n_components": 0}, "n_components"),
         ({"ema_decay": 1.0}, "ema_decay"),
         ({"ema_decay": -0.1}, "ema_decay"),
+        ({"covariance_type": "banded"}, "covariance_type"),
+        ({"base_lr": 0.0}, "base_lr"),
+        ({"max_epochs": -1}, "max_epochs"),
     ],
 )
 def test_bad_new_parameters(params, match):

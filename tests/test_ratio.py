@@ -115,8 +115,9 @@ def test_alices_score_term_uses_the_theta_gradient():
     net = est.net_
     net.module_.to(torch.float64)
     Xs = torch.as_tensor(est._scale(X[:50])).requires_grad_(True)
-    packed = torch.zeros(50, 4, dtype=torch.float64)  # y=0, log r=0, w=1, t=0
-    packed[:, 2] = 1.0
+    # packed target: y=0, soft label 1/(1 + r) with r=1, w=1, score weight 1, t=0
+    packed = torch.tensor([[0.0, 0.5, 1.0, 1.0, 0.0]], dtype=torch.float64)
+    packed = packed.repeat(50, 1)
     f = net.module_(Xs)
     loss = net.get_loss(f, packed, X=Xs, training=True)
     eps = 1e-6
@@ -124,8 +125,33 @@ def test_alices_score_term_uses_the_theta_gradient():
     Xp[:, -1] += eps
     with torch.no_grad():
         dfd = (net.module_(Xp) - net.module_(Xs.detach())) / eps
-    expected = alice_loss(f, packed[:, 1], packed[:, 2]) + (dfd**2).mean()
+    expected = alice_loss(f, f * 0, packed[:, 2]) + (dfd**2).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-4)
+    # the training step's forward-mode θ derivative gives the same loss
+    f_t, score_t = net.module_.forward_with_theta_grad(Xs.detach(), 1)
+    torch.testing.assert_close(f_t, f.detach())
+    assert net.criterion_(f_t, packed, score_t).item() == pytest.approx(
+        expected.item(), rel=1e-4
+    )
+
+
+@pytest.mark.parametrize(
+    "activation", ["tanh", "silu", "relu", "leaky_relu", "elu", "gelu"]
+)
+@pytest.mark.parametrize("hidden", [(16, 8), ()])
+def test_forward_mode_theta_gradient_matches_autograd(activation, hidden):
+    from skhep_ml.ratio import _RatioMLP
+
+    torch.manual_seed(0)
+    module = _RatioMLP(4, 1, hidden, activation, squeeze_output=True).double()
+    for p in module.parameters():
+        torch.nn.init.normal_(p)
+    x = torch.randn(9, 4, dtype=torch.float64, requires_grad=True)
+    f = module(x)
+    (grad,) = torch.autograd.grad(f.sum(), x)
+    f2, score = module.forward_with_theta_grad(x.detach(), 2)
+    torch.testing.assert_close(f2, f.detach())
+    torch.testing.assert_close(score, grad[:, 2:], rtol=1e-10, atol=1e-12)
 
 
 # --------------------------------------------------------- learning the ratio
