@@ -59,11 +59,17 @@ class _RatioLoss(nn.Module):
     alpha : float, default=0.0
         Weight of the joint-score term (ALICES; needs the θ gradient, see
         :class:`_RatioNet`).
+    huber_delta : sequence of float or None, default=None
+        Per-θ-component threshold (standardised units) of a Huber score term:
+        the residual ``a = |∇_θ log r̂ - t|`` costs ``a²`` up to ``δ`` and
+        ``2δa - δ²`` beyond (linear tails, so heavy-tailed joint scores pull
+        with bounded force). None: the squared error ``a²``.
     """
 
-    def __init__(self, alpha: float = 0.0):
+    def __init__(self, alpha: float = 0.0, huber_delta=None):
         super().__init__()
         self.alpha = alpha
+        self.huber_delta = huber_delta
 
     def forward(self, log_r_hat, packed, score_hat=None):
         w = packed[:, 2]
@@ -71,8 +77,17 @@ class _RatioLoss(nn.Module):
             -log_r_hat, packed[:, 1], weight=w, reduction="sum"
         )
         if score_hat is not None:
-            sq = (score_hat - packed[:, 4:]).square().mean(-1)
-            total = total + self.alpha * torch.dot(packed[:, 3], sq)
+            res = score_hat - packed[:, 4:]
+            if self.huber_delta is None:
+                sq = res.square()
+            else:
+                a = res.abs()
+                delta = torch.as_tensor(
+                    self.huber_delta, dtype=a.dtype, device=a.device
+                )
+                q = torch.minimum(a, delta)
+                sq = q * (2.0 * a - q)  # a² inside δ, 2δa - δ² outside
+            total = total + self.alpha * torch.dot(packed[:, 3], sq.mean(-1))
         return total / w.sum().clamp_min(1e-30)
 
 
@@ -369,7 +384,8 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     * ``loss="alices"``: ALICE plus ``alpha`` times the squared error between
       ``∇_θ log r̂(x|θ)`` and the joint score ``t(x,z|θ)`` on events from θ,
       with the joint score clipped at ``±score_clip`` (it is heavy-tailed near
-      interference zeros).
+      interference zeros), or, with ``score_loss="huber"``, a Huber loss of
+      the unclipped residual (quadratic up to ``score_clip``, linear beyond).
 
     Without ``joint_ratio`` every loss falls back to CARL; without
     ``joint_score`` ALICES falls back to ALICE (``loss_used_`` says which ran).
@@ -387,8 +403,18 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         squared error averaged over θ components and over all rows, reference
         rows counting zero, in standardised θ units).
     score_clip : float or None, default=20.0
-        Clip of the joint score (physical θ units) for ALICES; ``None`` keeps
-        the raw score.
+        ALICES with ``score_loss="squared"``: clip of the joint score
+        (physical θ units); ``None`` keeps the raw score. With
+        ``score_loss="huber"``: the Huber threshold of the residual
+        ``∇_θ log r̂ - t`` (physical θ units; ``None`` means squared); the
+        score itself is then not clipped.
+    score_loss : {"squared", "huber"}, default="squared"
+        Score term of ALICES. ``"squared"``: squared error against the clipped
+        joint score (madminer's ALICES). ``"huber"``: a robust loss of the
+        raw residual, ``a²`` for ``a ≤ score_clip`` and
+        ``2 score_clip a - score_clip²`` beyond, so rare huge joint scores
+        (near interference zeros) pull with bounded force instead of being
+        either clipped (bias) or squared (noise); e.g. ``score_clip=1``.
     hidden_layer_sizes : tuple of int, default=(64, 64)
         Hidden widths of the MLP.
     activation : {"silu", "tanh", "relu", "gelu", "elu", "leaky_relu"}, default="silu"
@@ -511,6 +537,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         "loss": [StrOptions({"alice", "alices", "carl"})],
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "score_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "score_loss": [StrOptions({"squared", "huber"})],
         "activation": [str],
         "train_dtype": [StrOptions({"float32", "float64"})],
     }
@@ -522,6 +549,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         loss="alice",
         alpha=0.1,
         score_clip=20.0,
+        score_loss="squared",
         hidden_layer_sizes=(64, 64),
         activation="silu",
         max_epochs=50,
@@ -542,6 +570,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.loss = loss
         self.alpha = alpha
         self.score_clip = score_clip
+        self.score_loss = score_loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.max_epochs = max_epochs
@@ -652,7 +681,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         )
         if use_score:
             loss_used = "alices"
-            if self.score_clip is not None:
+            if self.score_clip is not None and self.score_loss == "squared":
                 score = np.clip(score, -self.score_clip, self.score_clip)
         self.loss_used_ = loss_used
 
@@ -664,6 +693,9 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         # joint score in standardised θ units: ∂/∂θ_s = σ_θ ∂/∂θ; the score
         # term counts on rows from θ only
         theta_scale = self._x_scale[X.shape[1] - self.n_theta :]
+        huber_delta = None
+        if use_score and self.score_loss == "huber" and self.score_clip is not None:
+            huber_delta = (self.score_clip * theta_scale).tolist()
         packed = np.column_stack(
             [labels, label, w, w * (1.0 - labels), score * theta_scale]
         )
@@ -687,6 +719,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             # is then set by the data, not by a random output layer
             module__zero_last=True,
             criterion__alpha=float(self.alpha) if use_score else 0.0,
+            criterion__huber_delta=huber_delta,
             # one fused kernel per parameter instead of a chain of foreach ops
             **_FUSED_ADAM,
         )

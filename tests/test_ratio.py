@@ -19,7 +19,7 @@ from skhep_ml.losses import (
     joint_score_mse,
     ratio_cross_entropy,
 )
-from skhep_ml.ratio import likelihood_profile
+from skhep_ml.ratio import _RatioLoss, likelihood_profile
 
 FAST = dict(hidden_layer_sizes=(32, 32), max_epochs=30, batch_size=256, lr=3e-3)
 
@@ -190,6 +190,35 @@ def test_alices_learns_the_ratio(held_out_set):
     est = ALICERatioEstimator(loss="alices", **FAST, random_state=0)
     est.fit(X, y, joint_ratio=r, joint_score=t)
     assert est.loss_used_ == "alices"
+    assert _mse(est, X_test, log_r_test) < 0.15
+
+
+def test_huber_score_term_is_quadratic_inside_and_linear_outside():
+    # rows: [y, label, w, w_score, t]; score residuals 1 and 5, threshold 2
+    packed = torch.tensor(
+        [[0.0, 0.5, 1.0, 1.0, 0.0], [0.0, 0.5, 1.0, 1.0, 0.0], [1, 0.5, 1, 0, 0]],
+        dtype=torch.float64,
+    )
+    log_r = torch.zeros(3, dtype=torch.float64)
+    score_hat = torch.tensor([[1.0], [5.0], [9.0]], dtype=torch.float64)
+    base = _RatioLoss(alpha=0.0)(log_r, packed)
+    huber = _RatioLoss(alpha=0.5, huber_delta=[2.0])(log_r, packed, score_hat)
+    # 1² inside; 2·2·5 − 2² outside; the reference row does not count
+    assert float(huber - base) == pytest.approx(0.5 * (1.0 + 16.0) / 3)
+    squared = _RatioLoss(alpha=0.5)(log_r, packed, score_hat)
+    wide = _RatioLoss(alpha=0.5, huber_delta=[100.0])(log_r, packed, score_hat)
+    assert float(squared - base) == pytest.approx(0.5 * (1.0 + 25.0) / 3)
+    assert float(wide) == pytest.approx(float(squared))
+
+
+def test_alices_with_huber_score_loss_learns_the_ratio(held_out_set):
+    X_test, log_r_test = held_out_set
+    X, y, r, t = make_alice_toy(3000, random_state=2)
+    est = ALICERatioEstimator(
+        loss="alices", score_loss="huber", score_clip=1.0, **FAST, random_state=0
+    ).fit(X, y, joint_ratio=r, joint_score=t)
+    assert est.loss_used_ == "alices"
+    assert est.net_.criterion_.huber_delta is not None
     assert _mse(est, X_test, log_r_test) < 0.15
 
 
