@@ -277,7 +277,7 @@ class Proposal(nn.Module):
                 logits = logits + torch.stack(
                     [ch.log_prob_vegas(x) for ch in self.channels], dim=-1
                 )
-        if getattr(self, "flow_prior", False):
+        if self.flow_prior:
             if log_q is None:
                 with torch.no_grad():
                     log_q = self.log_probs(x)

@@ -329,7 +329,8 @@ def ratio_cross_entropy(log_r_hat: torch.Tensor, target: torch.Tensor) -> torch.
     -------
     loss : tensor of shape (n,)
     """
-    return target * F.softplus(log_r_hat) + (1.0 - target) * F.softplus(-log_r_hat)
+    # one fused kernel: BCE of the logit -log r̂ is exactly the expression above
+    return F.binary_cross_entropy_with_logits(-log_r_hat, target, reduction="none")
 
 
 def carl_loss(log_r_hat, y, weight=None):
@@ -385,14 +386,18 @@ def alice_loss(log_r_hat, log_joint_ratio, weight=None):
     return weighted_mean(ratio_cross_entropy(log_r_hat, target), weight)
 
 
-def joint_score_mse(score_hat, joint_score, y, weight=None, clip=None):
+def joint_score_mse(
+    score_hat, joint_score, y, weight=None, clip=None, huber_delta=None
+):
     """Score term of ALICES: squared error of ``∇_θ log r̂`` on numerator events.
 
-    ``sum_i w_i (1 - y_i) mean_k (t̂_ik - t_ik)^2 / sum_i w_i`` (madminer's
+    ``sum_i w_i (1 - y_i) mean_k ρ(t̂_ik - t_ik) / sum_i w_i`` (madminer's
     ``ratio_score_mse_num`` convention: rows from θ_1 count in the
-    denominator, the squared error is averaged over θ components), with the
-    joint score optionally clipped to ``[-clip, clip]`` against its heavy tail
-    near interference zeros.
+    denominator, the error is averaged over θ components), with the joint
+    score optionally clipped to ``[-clip, clip]`` against its heavy tail near
+    interference zeros. ``ρ(a) = a²``, or with ``huber_delta`` the Huber
+    function ``a²`` for ``|a| ≤ δ`` and ``2δ|a| - δ²`` beyond (linear tails:
+    rare huge joint scores pull with bounded force, without clipping them).
 
     Parameters
     ----------
@@ -406,6 +411,8 @@ def joint_score_mse(score_hat, joint_score, y, weight=None, clip=None):
         Sample weights.
     clip : float, default=None
         Clip of the joint score.
+    huber_delta : float or sequence of float, default=None
+        Huber threshold, per θ component if a sequence; None: squared error.
 
     Returns
     -------
@@ -413,8 +420,15 @@ def joint_score_mse(score_hat, joint_score, y, weight=None, clip=None):
     """
     if clip is not None:
         joint_score = joint_score.clamp(-clip, clip)
-    sq = ((score_hat - joint_score) ** 2).mean(-1) * (1.0 - y)
-    return weighted_mean(sq, weight)
+    res = score_hat - joint_score
+    if huber_delta is None:
+        sq = res.square()
+    else:
+        a = res.abs()
+        delta = torch.as_tensor(huber_delta, dtype=a.dtype, device=a.device)
+        q = torch.minimum(a, delta)
+        sq = q * (2.0 * a - q)  # a² inside δ, 2δ|a| - δ² outside
+    return weighted_mean(sq.mean(-1) * (1.0 - y), weight)
 
 
 def alices_loss(
@@ -462,34 +476,35 @@ def alices_loss(
 
 
 class RatioCrossEntropy(nn.Module):
-    """skorch criterion of the ratio estimator: CARL or ALICE cross-entropy.
+    """skorch criterion of the ratio estimator: CARL / ALICE (+ ALICES score term).
 
-    The target tensor packs ``[y, log r(x,z), sample_weight, t(x,z)...]``; the
-    joint-score columns are used by the net's ``get_loss`` (ALICES), which
-    needs the input gradient.
+    The target tensor packs ``[y, label, sample_weight, t(x,z)...]``: the class
+    (0 = numerator), the label of the reference class (``y`` for CARL, the
+    soft label ``1/(1 + r(x,z))`` for ALICE), the weight and the joint score.
+    The loss is the weighted cross-entropy :func:`ratio_cross_entropy` plus,
+    when the net passes ``score_hat = ∇_θ log r̂``, ``alpha`` times
+    :func:`joint_score_mse`.
 
     Parameters
     ----------
-    soft_labels : bool, default=True
-        ALICE (soft labels from the joint ratio) or CARL (hard labels).
     alpha : float, default=0.0
-        Weight of the joint-score term (read by the net's ``get_loss``).
-    score_clip : float, default=None
-        Clip of the joint score (read by the net's ``get_loss``).
+        Weight of the joint-score term (ALICES).
+    huber_delta : float or sequence of float, default=None
+        Huber threshold of the score term (see :func:`joint_score_mse`).
     """
 
-    def __init__(
-        self,
-        soft_labels: bool = True,
-        alpha: float = 0.0,
-        score_clip: float | None = None,
-    ):
+    def __init__(self, alpha: float = 0.0, huber_delta=None):
         super().__init__()
-        self.soft_labels = soft_labels
         self.alpha = alpha
-        self.score_clip = score_clip
+        self.huber_delta = huber_delta
 
-    def forward(self, log_r_hat: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
-        if self.soft_labels:
-            return alice_loss(log_r_hat, packed[:, 1], packed[:, 2])
-        return carl_loss(log_r_hat, packed[:, 0], packed[:, 2])
+    def forward(
+        self, log_r_hat: torch.Tensor, packed: torch.Tensor, score_hat=None
+    ) -> torch.Tensor:
+        y, label, w = packed[:, 0], packed[:, 1], packed[:, 2]
+        loss = weighted_mean(ratio_cross_entropy(log_r_hat, label), w)
+        if score_hat is not None and self.alpha > 0:
+            loss = loss + self.alpha * joint_score_mse(
+                score_hat, packed[:, 3:], y, w, huber_delta=self.huber_delta
+            )
+        return loss

@@ -16,7 +16,6 @@ from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
-from torch.nn import functional as F
 
 from .base import (
     NET_PARAMETER_CONSTRAINTS,
@@ -30,65 +29,12 @@ from .base import (
     derive_seed,
     validate_data,
 )
-from .losses import ratio_cross_entropy
+from .losses import RatioCrossEntropy, ratio_cross_entropy
 from .nn.mlp import MLP
 
 __all__ = ["ALICERatioEstimator", "likelihood_profile"]
 
-#: fused Adam (one kernel per parameter, CPU since torch 2.4), else multi-tensor
-_FUSED_ADAM = (
-    {"optimizer__foreach": None, "optimizer__fused": True}
-    if tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4)
-    else {}
-)
-
-
-class _RatioLoss(nn.Module):
-    """Criterion of the ratio net: weighted cross-entropy of ``ŝ = σ(-log r̂)``.
-
-    The target packs ``[y, label, w, w_score, t...]``: the class, the (soft)
-    label of the reference class (``1/(1 + r(x,z))`` for ALICE, ``y`` for
-    CARL), the sample weight, the weight of the score term (``w`` on rows from
-    θ, 0 on reference rows) and the joint score in standardised θ units. The
-    cross-entropy is one fused ``binary_cross_entropy_with_logits`` of the
-    logit ``-log r̂`` (the same values as
-    :func:`~skhep_ml.losses.ratio_cross_entropy`).
-
-    Parameters
-    ----------
-    alpha : float, default=0.0
-        Weight of the joint-score term (ALICES; needs the θ gradient, see
-        :class:`_RatioNet`).
-    huber_delta : sequence of float or None, default=None
-        Per-θ-component threshold (standardised units) of a Huber score term:
-        the residual ``a = |∇_θ log r̂ - t|`` costs ``a²`` up to ``δ`` and
-        ``2δa - δ²`` beyond (linear tails, so heavy-tailed joint scores pull
-        with bounded force). None: the squared error ``a²``.
-    """
-
-    def __init__(self, alpha: float = 0.0, huber_delta=None):
-        super().__init__()
-        self.alpha = alpha
-        self.huber_delta = huber_delta
-
-    def forward(self, log_r_hat, packed, score_hat=None):
-        w = packed[:, 2]
-        total = F.binary_cross_entropy_with_logits(
-            -log_r_hat, packed[:, 1], weight=w, reduction="sum"
-        )
-        if score_hat is not None:
-            res = score_hat - packed[:, 4:]
-            if self.huber_delta is None:
-                sq = res.square()
-            else:
-                a = res.abs()
-                delta = torch.as_tensor(
-                    self.huber_delta, dtype=a.dtype, device=a.device
-                )
-                q = torch.minimum(a, delta)
-                sq = q * (2.0 * a - q)  # a² inside δ, 2δa - δ² outside
-            total = total + self.alpha * torch.dot(packed[:, 3], sq.mean(-1))
-        return total / w.sum().clamp_min(1e-30)
+_INV_SQRT_2PI = 0.3989422804014327
 
 
 def _activation_derivative(act, a, h):
@@ -109,18 +55,6 @@ def _activation_derivative(act, a, h):
     return None
 
 
-_INV_SQRT_2PI = 0.3989422804014327
-
-
-def _activation_gain(act):
-    """Recommended init gain of an activation (:func:`nn.init.calculate_gain`)."""
-    if isinstance(act, nn.Tanh):
-        return nn.init.calculate_gain("tanh")
-    if isinstance(act, nn.LeakyReLU):
-        return nn.init.calculate_gain("leaky_relu", act.negative_slope)
-    return nn.init.calculate_gain("relu")  # ReLU, SiLU, GELU, ELU
-
-
 class _RatioMLP(MLP):
     """:class:`~skhep_ml.nn.mlp.MLP` that also returns ``∂ output / ∂ θ``.
 
@@ -129,22 +63,7 @@ class _RatioMLP(MLP):
     ``∂h_l = act'(a_l) ⊙ (W_l ∂h_{l-1})``), so the ALICES score term needs one
     ordinary backward pass instead of a double backward through
     ``torch.autograd.grad(..., create_graph=True)``.
-
-    With ``glorot=True`` the hidden layers' weights start from Glorot's uniform
-    initialisation scaled by the gain of the activation (5/3 for tanh, √2 for
-    the ReLU family), which keeps the pre-activations at unit scale through
-    the layers; torch's default (``U(±1/√fan_in)``) shrinks them by ~√3 per
-    layer, so a tanh network starts nearly linear and needs many steps to
-    learn curvature. The biases keep torch's default.
     """
-
-    def __init__(self, *args, glorot=True, **kwargs):
-        super().__init__(*args, **kwargs)
-        if glorot:
-            linears = [m for m in self.net if isinstance(m, nn.Linear)]
-            acts = [m for m in self.net if not isinstance(m, nn.Linear)]
-            for lin, act in zip(linears[:-1], acts):
-                nn.init.xavier_uniform_(lin.weight, gain=_activation_gain(act))
 
     def forward_with_theta_grad(self, x, n_theta):
         layers = list(self.net)
@@ -182,23 +101,10 @@ class _RatioNet(NeuralNet):
     requiring gradients and :meth:`get_loss` differentiates with
     ``create_graph=True``. The validation loss (no gradients) is the
     cross-entropy alone.
-
-    Per-step overheads of skorch's generic loop that do not apply to this small
-    model are trimmed: the train/eval mode is only switched when it changes,
-    and gradients are reset by setting them to ``None`` directly.
     """
 
     def _needs_score(self):
         return self.criterion_.alpha > 0
-
-    def _set_training(self, training=True):
-        if self.module_.training != training or self.criterion_.training != training:
-            super()._set_training(training)
-
-    def _zero_grad_optimizer(self, set_to_none=None):
-        for group in self.optimizer_.param_groups:
-            for p in group["params"]:
-                p.grad = None
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
@@ -208,7 +114,7 @@ class _RatioNet(NeuralNet):
             yi = to_tensor(yi, device=self.device)
             out = None
             if not fit_params and hasattr(self.module_, "forward_with_theta_grad"):
-                out = self.module_.forward_with_theta_grad(Xi, yi.shape[1] - 4)
+                out = self.module_.forward_with_theta_grad(Xi, yi.shape[1] - 3)
             if out is not None:
                 y_pred, score_hat = out
                 loss = self.criterion_(y_pred, yi, score_hat)
@@ -224,7 +130,7 @@ class _RatioNet(NeuralNet):
         y_true = to_tensor(y_true, device=self.device)
         score_hat = None
         if training and self._needs_score() and torch.is_tensor(X) and X.requires_grad:
-            n_theta = y_true.shape[1] - 4
+            n_theta = y_true.shape[1] - 3
             (grad,) = torch.autograd.grad(y_pred.sum(), X, create_graph=True)
             score_hat = grad[:, grad.shape[1] - n_theta :]
         return self.criterion_(y_pred, y_true, score_hat)
@@ -696,14 +602,12 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         huber_delta = None
         if use_score and self.score_loss == "huber" and self.score_clip is not None:
             huber_delta = (self.score_clip * theta_scale).tolist()
-        packed = np.column_stack(
-            [labels, label, w, w * (1.0 - labels), score * theta_scale]
-        )
+        packed = np.column_stack([labels, label, w, score * theta_scale])
 
         seed = derive_seed(rng)
         self.net_ = self._build_net(
             _RatioMLP,
-            _RatioLoss,
+            RatioCrossEntropy,
             net_class=_RatioNet,
             seed=seed,
             device=device,
@@ -718,10 +622,10 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             # start at r̂ = 1 (no information): the scale of the first steps
             # is then set by the data, not by a random output layer
             module__zero_last=True,
+            # hidden layers at unit scale (a tanh net then learns curvature early)
+            module__glorot=True,
             criterion__alpha=float(self.alpha) if use_score else 0.0,
             criterion__huber_delta=huber_delta,
-            # one fused kernel per parameter instead of a chain of foreach ops
-            **_FUSED_ADAM,
         )
         self._train_net(Xs, packed, seed=seed)
         return self

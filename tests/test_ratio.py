@@ -13,13 +13,14 @@ from sklearn.preprocessing import StandardScaler
 from skhep_ml import ALICERatioEstimator
 from skhep_ml.datasets import alice_toy_log_ratio, make_alice_toy, sample_alice_toy
 from skhep_ml.losses import (
+    RatioCrossEntropy,
     alice_loss,
     alices_loss,
     carl_loss,
     joint_score_mse,
     ratio_cross_entropy,
 )
-from skhep_ml.ratio import _RatioLoss, likelihood_profile
+from skhep_ml.ratio import likelihood_profile
 
 FAST = dict(hidden_layer_sizes=(32, 32), max_epochs=30, batch_size=256, lr=3e-3)
 
@@ -115,8 +116,8 @@ def test_alices_score_term_uses_the_theta_gradient():
     net = est.net_
     net.module_.to(torch.float64)
     Xs = torch.as_tensor(est._scale(X[:50])).requires_grad_(True)
-    # packed target: y=0, soft label 1/(1 + r) with r=1, w=1, score weight 1, t=0
-    packed = torch.tensor([[0.0, 0.5, 1.0, 1.0, 0.0]], dtype=torch.float64)
+    # packed target: y=0, soft label 1/(1 + r) with r=1, w=1, t=0
+    packed = torch.tensor([[0.0, 0.5, 1.0, 0.0]], dtype=torch.float64)
     packed = packed.repeat(50, 1)
     f = net.module_(Xs)
     loss = net.get_loss(f, packed, X=Xs, training=True)
@@ -194,19 +195,20 @@ def test_alices_learns_the_ratio(held_out_set):
 
 
 def test_huber_score_term_is_quadratic_inside_and_linear_outside():
-    # rows: [y, label, w, w_score, t]; score residuals 1 and 5, threshold 2
+    # rows: [y, label, w, t]; score residuals 1 and 5, threshold 2
     packed = torch.tensor(
-        [[0.0, 0.5, 1.0, 1.0, 0.0], [0.0, 0.5, 1.0, 1.0, 0.0], [1, 0.5, 1, 0, 0]],
+        [[0.0, 0.5, 1.0, 0.0], [0.0, 0.5, 1.0, 0.0], [1.0, 0.5, 1.0, 0.0]],
         dtype=torch.float64,
     )
     log_r = torch.zeros(3, dtype=torch.float64)
     score_hat = torch.tensor([[1.0], [5.0], [9.0]], dtype=torch.float64)
-    base = _RatioLoss(alpha=0.0)(log_r, packed)
-    huber = _RatioLoss(alpha=0.5, huber_delta=[2.0])(log_r, packed, score_hat)
+    base = RatioCrossEntropy(alpha=0.0)(log_r, packed, score_hat)
+    assert float(base) == pytest.approx(np.log(2.0))  # label 1/2 at r̂ = 1
+    huber = RatioCrossEntropy(alpha=0.5, huber_delta=[2.0])(log_r, packed, score_hat)
     # 1² inside; 2·2·5 − 2² outside; the reference row does not count
     assert float(huber - base) == pytest.approx(0.5 * (1.0 + 16.0) / 3)
-    squared = _RatioLoss(alpha=0.5)(log_r, packed, score_hat)
-    wide = _RatioLoss(alpha=0.5, huber_delta=[100.0])(log_r, packed, score_hat)
+    squared = RatioCrossEntropy(alpha=0.5)(log_r, packed, score_hat)
+    wide = RatioCrossEntropy(alpha=0.5, huber_delta=[100.0])(log_r, packed, score_hat)
     assert float(squared - base) == pytest.approx(0.5 * (1.0 + 25.0) / 3)
     assert float(wide) == pytest.approx(float(squared))
 
