@@ -84,7 +84,7 @@ def _weight_metrics(w):
     )
 
 
-def run_skhep(f, budget, seed, channels=None):
+def run_skhep(f, budget, seed, channels=None, params=None):
     g = Counted(f)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -95,6 +95,7 @@ def run_skhep(f, budget, seed, channels=None):
             max_evaluations=budget,
             channels=channels,
             random_state=seed,
+            **(params or {}),
         ).fit()
     wall = time.perf_counter() - start
     r = est.result_
@@ -186,25 +187,27 @@ def row(task, budget, method, res, truth):
     )
 
 
-def _runs(task, f, budget, seed):
+def _runs(task, f, budget, seed, params=None):
     runs = {
         "vegas": lambda: run_vegas(f, budget, seed),
         "madnis": lambda: run_madnis(f, budget, seed),
-        "skhep_ml": lambda: run_skhep(f, budget, seed),
+        "skhep_ml": lambda: run_skhep(f, budget, seed, params=params),
     }
     if task == "resonances_d3":
         maps = [
             BreitWignerMapping(3, 0, 0.3, 0.01),
             BreitWignerMapping(3, 1, 0.6, 0.01),
         ]
-        runs["skhep_ml-2ch"] = lambda: run_skhep(f, budget, seed, maps)
+        runs["skhep_ml-2ch"] = lambda: run_skhep(f, budget, seed, maps, params)
     if task == "camel_d8":
-        runs["skhep_ml-2ch"] = lambda: run_skhep(f, budget, seed, 2)
+        runs["skhep_ml-2ch"] = lambda: run_skhep(f, budget, seed, 2, params)
     return runs
 
 
-def run(tasks, budgets, seed, methods):
-    results = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+def run(tasks, budgets, seed, methods, params=None):
+    """Run and cache the rows; with ``params`` (skhep_ml variants) cache nothing."""
+    cache = params is None
+    results = json.loads(CACHE.read_text()) if (cache and CACHE.exists()) else {}
     # warm-up (first torch calls in a process are slow)
     NeuralImportanceIntegrator(
         integrand=make_integrand("camel_d2"),
@@ -215,7 +218,7 @@ def run(tasks, budgets, seed, methods):
     for task in tasks:
         f = make_integrand(task)
         for budget in budgets:
-            runs = _runs(task, f, budget, seed)
+            runs = _runs(task, f, budget, seed, params)
             for method, fn in runs.items():
                 if method.split("-")[0] not in methods:
                     continue
@@ -229,7 +232,8 @@ def run(tasks, budgets, seed, methods):
                     },
                     flush=True,
                 )
-                CACHE.write_text(json.dumps(results, indent=1))
+                if cache:
+                    CACHE.write_text(json.dumps(results, indent=1))
     return results
 
 
@@ -348,6 +352,13 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument(
+        "--skhep-params",
+        type=json.loads,
+        default=None,
+        help="JSON of NeuralImportanceIntegrator parameters, e.g. '{\"n_iter\": 25}': "
+        "print the rows of this variant, write nothing",
+    )
     args = parser.parse_args()
     setup_threads(args.threads)
     budgets = args.budgets or ([1e5] if args.quick else [1e5, 1e6])
@@ -355,7 +366,9 @@ def main():
     if args.table_only:
         results = json.loads(CACHE.read_text())
     else:
-        results = run(args.tasks, budgets, args.seed, args.methods)
+        results = run(args.tasks, budgets, args.seed, args.methods, args.skhep_params)
+    if args.skhep_params is not None:
+        return
     command = "python benchmarks/bench_integration.py" + (
         " --quick" if args.quick else ""
     )

@@ -291,7 +291,7 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
 
     Attributes
     ----------
-    net_ : skorch.NeuralNet
+    net_ : skhep_ml.base.TorchNet
         The trained net; ``net_.module_.flow`` is the :class:`~skhep_ml.nn.Flow`.
     n_features_in_ : int
         Number of features.

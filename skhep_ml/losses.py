@@ -7,6 +7,7 @@ of 2 is the same as a repeated row.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import nn
@@ -424,11 +425,23 @@ def joint_score_mse(
     if huber_delta is None:
         sq = res.square()
     else:
-        a = res.abs()
-        delta = torch.as_tensor(huber_delta, dtype=a.dtype, device=a.device)
-        q = torch.minimum(a, delta)
-        sq = q * (2.0 * a - q)  # a² inside δ, 2δ|a| - δ² outside
+        delta = _huber_threshold(huber_delta)
+        if isinstance(delta, float):
+            q = res.clamp(-delta, delta)
+        else:
+            delta = torch.as_tensor(delta, dtype=res.dtype, device=res.device)
+            q = torch.clamp(res, min=-delta, max=delta)
+        # q = a inside δ: a²; q = ±δ outside: 2δ|a| - δ²
+        sq = q * (2.0 * res - q)
     return weighted_mean(sq.mean(-1) * (1.0 - y), weight)
+
+
+def _huber_threshold(huber_delta):
+    """A float when every θ component shares the threshold, else a tuple."""
+    if isinstance(huber_delta, numbers.Real):
+        return float(huber_delta)
+    values = tuple(float(d) for d in huber_delta)
+    return values[0] if len(set(values)) == 1 else values
 
 
 def alices_loss(
@@ -491,18 +504,26 @@ class RatioCrossEntropy(nn.Module):
         Weight of the joint-score term (ALICES).
     huber_delta : float or sequence of float, default=None
         Huber threshold of the score term (see :func:`joint_score_mse`).
+    weighted : bool, default=True
+        Use the weight column. ``False`` (all weights equal) takes plain means:
+        the same loss with fewer tensor operations per step.
     """
 
-    def __init__(self, alpha: float = 0.0, huber_delta=None):
+    def __init__(self, alpha: float = 0.0, huber_delta=None, weighted: bool = True):
         super().__init__()
         self.alpha = alpha
         self.huber_delta = huber_delta
+        self.weighted = weighted
 
     def forward(
         self, log_r_hat: torch.Tensor, packed: torch.Tensor, score_hat=None
     ) -> torch.Tensor:
-        y, label, w = packed[:, 0], packed[:, 1], packed[:, 2]
-        loss = weighted_mean(ratio_cross_entropy(log_r_hat, label), w)
+        y, label = packed[:, 0], packed[:, 1]
+        w = packed[:, 2] if self.weighted else None
+        if w is None:
+            loss = F.binary_cross_entropy_with_logits(-log_r_hat, label)
+        else:
+            loss = weighted_mean(ratio_cross_entropy(log_r_hat, label), w)
         if score_hat is not None and self.alpha > 0:
             loss = loss + self.alpha * joint_score_mse(
                 score_hat, packed[:, 3:], y, w, huber_delta=self.huber_delta

@@ -12,7 +12,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import Bunch, check_array
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
@@ -22,6 +21,7 @@ from .base import (
     Interval,
     StrOptions,
     TorchEstimatorMixin,
+    TorchNet,
     check_finite,
     check_hidden_layer_sizes,
     check_is_fitted,
@@ -67,31 +67,38 @@ class _RatioMLP(MLP):
 
     def forward_with_theta_grad(self, x, n_theta):
         layers = list(self.net)
+        # the tangents ∂h/∂θ_k are kept as (n_theta, n_rows, width): every
+        # product below is then a plain matrix product or a broadcast over
+        # the leading axis, both on contiguous memory
         h, dh = x, None
         for i in range(0, len(layers) - 1, 2):
             lin, act = layers[i], layers[i + 1]
             a = lin(h)
-            # ∂a/∂θ: the θ columns of W for the first layer, then W ∂h
-            da = (
-                lin.weight[:, lin.weight.shape[1] - n_theta :].T.unsqueeze(0)
-                if dh is None
-                else dh @ lin.weight.T
-            )
+            if dh is None:
+                # ∂a/∂θ: the θ columns of W, the same for every row
+                w = lin.weight
+                da = w[:, w.shape[1] - n_theta :].t().contiguous().unsqueeze(1)
+            else:
+                da = dh @ lin.weight.t()
             h = act(a)
+            if isinstance(act, nn.Tanh):
+                # da ⊙ (1 - h²) in one kernel (differentiable like any op)
+                dh = torch.ops.aten.tanh_backward(da, h)
+                continue
             deriv = _activation_derivative(act, a, h)
             if deriv is None:
                 return None
-            dh = deriv.unsqueeze(1) * da
+            dh = deriv * da
         last = layers[-1]
         out = last(h)
         if dh is None:  # no hidden layer: a linear model
             grad = last.weight[:, last.weight.shape[1] - n_theta :].expand(len(x), -1)
         else:
-            grad = (dh @ last.weight.T).squeeze(-1)
+            grad = (dh @ last.weight.t()).squeeze(-1).t()
         return out.squeeze(-1), grad
 
 
-class _RatioNet(NeuralNet):
+class _RatioNet(TorchNet):
     """skorch net for ratio estimation; adds the ALICES joint-score term.
 
     The score term needs ``∇_θ log r̂``, the gradient of the network output with
@@ -367,7 +374,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    net_ : skorch.NeuralNet
+    net_ : skhep_ml.base.TorchNet
         The trained net; ``net_.module_`` maps standardised ``[x, θ]`` to
         ``log r̂``.
     classes_ : ndarray of shape (2,)
@@ -626,6 +633,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             module__glorot=True,
             criterion__alpha=float(self.alpha) if use_score else 0.0,
             criterion__huber_delta=huber_delta,
+            criterion__weighted=sample_weight is not None,
         )
         self._train_net(Xs, packed, seed=seed)
         return self

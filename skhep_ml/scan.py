@@ -185,7 +185,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         Bounds used.
     estimator_ : estimator
         The fitted surrogate when ``estimator`` is given.
-    net_ : skorch.NeuralNet
+    net_ : skhep_ml.base.TorchNet
         The default MLP surrogate.
     classes_ : ndarray
         Class labels (classification mode).

@@ -89,3 +89,28 @@ def test_constant_cosine_drives_the_optimizer():
     est.set_params(lr_schedule="warm")  # invalid values are refused at fit
     with pytest.raises(ValueError, match="lr_schedule"):
         est.fit(X, X[:, 0])
+
+
+def test_torch_net_switches_modes_only_when_needed():
+    from skhep_ml.base import TorchNet
+
+    net = TorchNet(
+        torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5)),
+        torch.nn.MSELoss,
+    )
+    net.initialize()
+    net._set_training(True)
+    assert all(m.training for m in net.module_.modules())
+    net._set_training(False)
+    assert not any(m.training for m in net.module_.modules())
+    assert not net.criterion_.training
+    net._set_training(True)
+    assert all(m.training for m in net.module_.modules()) and net.criterion_.training
+    # already in training mode: no walk over the submodules
+    calls = []
+    original = net.module_.train
+    net.module_.train = lambda mode=True: calls.append(mode) or original(mode)
+    net._set_training(True)
+    assert calls == []
+    net._set_training(False)
+    assert calls == [False]

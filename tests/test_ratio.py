@@ -460,3 +460,44 @@ def test_float64_training_makes_weights_equal_repeats():
     assert next(weighted.net_.module_.parameters()).dtype == torch.float64
     with pytest.raises(ValueError, match="train_dtype"):
         ALICERatioEstimator(train_dtype="float16").fit(X, y, joint_ratio=r)
+
+
+def test_unweighted_criterion_equals_the_weighted_one_at_unit_weights():
+    gen = torch.Generator().manual_seed(0)
+    n = 50
+    y = (torch.rand(n, generator=gen) < 0.5).double()
+    packed = torch.column_stack(
+        [
+            y,
+            torch.rand(n, generator=gen),
+            torch.ones(n),
+            torch.randn(n, 1, generator=gen),
+        ]
+    ).double()
+    log_r = torch.randn(n, generator=gen, dtype=torch.float64)
+    score_hat = torch.randn(n, 1, generator=gen, dtype=torch.float64)
+    for kw in ({}, {"alpha": 0.3}, {"alpha": 0.3, "huber_delta": [0.5]}):
+        weighted = RatioCrossEntropy(**kw)(log_r, packed, score_hat)
+        plain = RatioCrossEntropy(weighted=False, **kw)(log_r, packed, score_hat)
+        assert float(plain) == pytest.approx(float(weighted), rel=1e-12)
+    # the weight column counts only when weighted
+    packed[:, 2] = torch.linspace(0.1, 3.0, n)
+    assert float(RatioCrossEntropy()(log_r, packed)) != pytest.approx(
+        float(RatioCrossEntropy(weighted=False)(log_r, packed))
+    )
+
+
+def test_huber_score_term_with_a_threshold_per_theta_component():
+    from skhep_ml.losses import joint_score_mse
+
+    score_hat = torch.tensor([[0.5, -4.0], [-3.0, 0.1]], dtype=torch.float64)
+    joint = torch.zeros_like(score_hat)
+    y = torch.zeros(2, dtype=torch.float64)
+    # component 0: threshold 1; component 1: threshold 2
+    got = joint_score_mse(score_hat, joint, y, huber_delta=[1.0, 2.0])
+    rows = [(0.5**2 + (2 * 2 * 4.0 - 2**2)) / 2, ((2 * 1 * 3.0 - 1**2) + 0.1**2) / 2]
+    assert float(got) == pytest.approx(np.mean(rows))
+    same = joint_score_mse(score_hat, joint, y, huber_delta=[2.0, 2.0])
+    assert float(same) == pytest.approx(
+        float(joint_score_mse(score_hat, joint, y, huber_delta=2.0))
+    )

@@ -3,11 +3,13 @@
 from .bayesian import BayesianMLP, VariationalLinear
 from .flows import Flow, GaussianMixtureBase
 from .mlp import MLP, make_mlp
+from .optim import FlatAdam
 from .vegas import VegasMap
 
 __all__ = [
     "MLP",
     "BayesianMLP",
+    "FlatAdam",
     "Flow",
     "GaussianMixtureBase",
     "VariationalLinear",
