@@ -505,8 +505,9 @@ class RatioCrossEntropy(nn.Module):
     huber_delta : float or sequence of float, default=None
         Huber threshold of the score term (see :func:`joint_score_mse`).
     weighted : bool, default=True
-        Use the weight column. ``False`` (all weights equal) takes plain means:
-        the same loss with fewer tensor operations per step.
+        Use the weight column. ``False`` (all weights equal) takes plain means
+        (:func:`weighted_mean` without weights): the same loss with fewer
+        tensor operations per step.
     """
 
     def __init__(self, alpha: float = 0.0, huber_delta=None, weighted: bool = True):
@@ -520,10 +521,7 @@ class RatioCrossEntropy(nn.Module):
     ) -> torch.Tensor:
         y, label = packed[:, 0], packed[:, 1]
         w = packed[:, 2] if self.weighted else None
-        if w is None:
-            loss = F.binary_cross_entropy_with_logits(-log_r_hat, label)
-        else:
-            loss = weighted_mean(ratio_cross_entropy(log_r_hat, label), w)
+        loss = weighted_mean(ratio_cross_entropy(log_r_hat, label), w)
         if score_hat is not None and self.alpha > 0:
             loss = loss + self.alpha * joint_score_mse(
                 score_hat, packed[:, 3:], y, w, huber_delta=self.huber_delta

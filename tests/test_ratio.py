@@ -211,6 +211,11 @@ def test_huber_score_term_is_quadratic_inside_and_linear_outside():
     wide = RatioCrossEntropy(alpha=0.5, huber_delta=[100.0])(log_r, packed, score_hat)
     assert float(squared - base) == pytest.approx(0.5 * (1.0 + 25.0) / 3)
     assert float(wide) == pytest.approx(float(squared))
+    # without the weight column (plain means): the same analytic values
+    plain = RatioCrossEntropy(alpha=0.5, huber_delta=[2.0], weighted=False)
+    assert float(plain(log_r, packed, score_hat)) == pytest.approx(
+        np.log(2.0) + 0.5 * (1.0 + 16.0) / 3
+    )
 
 
 def test_alices_with_huber_score_loss_learns_the_ratio(held_out_set):
