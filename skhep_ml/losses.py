@@ -307,6 +307,7 @@ __all__ += [
     "alices_loss",
     "carl_loss",
     "joint_score_mse",
+    "numerator_probability",
     "ratio_cross_entropy",
 ]
 
@@ -387,15 +388,54 @@ def alice_loss(log_r_hat, log_joint_ratio, weight=None):
     return weighted_mean(ratio_cross_entropy(log_r_hat, target), weight)
 
 
-def joint_score_mse(
-    score_hat, joint_score, y, weight=None, clip=None, huber_delta=None
-):
-    """Score term of ALICES: squared error of ``∇_θ log r̂`` on numerator events.
+def numerator_probability(y, log_joint_ratio, weight=None):
+    """Soft class of every row: the probability that its event came from θ.
 
-    ``sum_i w_i (1 - y_i) mean_k ρ(t̂_ik - t_ik) / sum_i w_i`` (madminer's
-    ``ratio_score_mse_num`` convention: rows from θ_1 count in the
-    denominator, the error is averaged over θ components), with the joint
-    score optionally clipped to ``[-clip, clip]`` against its heavy tail near
+    Rows are drawn from the mixture ``π_0 p(x,z|θ) + π_1 p(x,z|θ_1)`` (the
+    class fractions ``π``, weighted by ``weight``), so given the event's joint
+    history the probability of the numerator class is
+    ``P(y=0|x,z,θ) = π_0 r / (π_0 r + π_1) = sigmoid(log r + log π_0/π_1)``
+    with ``r = r(x,z|θ,θ_1)``; for balanced classes ``r/(1 + r)``, one minus
+    ALICE's soft label. It is the conditional expectation of ``1 - y``, so
+    any per-row loss weighted by it has the same expectation as that loss on
+    the rows from θ only, with a lower variance (Rao-Blackwellisation: the
+    score term of ALICES then learns from every row, as the ALICE
+    cross-entropy does).
+
+    Parameters
+    ----------
+    y : tensor of shape (n,)
+        Class (0 = numerator, 1 = reference).
+    log_joint_ratio : tensor of shape (n,)
+        ``log r(x,z|θ,θ_1)`` of every row.
+    weight : tensor of shape (n,), default=None
+        Sample weights (for the class fractions).
+
+    Returns
+    -------
+    p : tensor of shape (n,)
+        ``P(y=0|x,z,θ)`` in [0, 1].
+    """
+    numerator = 1.0 - y
+    if weight is None:
+        pi0 = numerator.mean()
+    else:
+        pi0 = (weight * numerator).sum() / weight.sum()
+    pi0 = pi0.clamp(0.0, 1.0)
+    return torch.sigmoid(log_joint_ratio + torch.log(pi0) - torch.log1p(-pi0))
+
+
+def joint_score_mse(
+    score_hat, joint_score, score_weight, weight=None, clip=None, huber_delta=None
+):
+    """Score term of ALICES: squared error of ``∇_θ log r̂`` against the joint score.
+
+    ``sum_i w_i c_i mean_k ρ(t̂_ik - t_ik) / sum_i w_i`` with ``c_i`` the row's
+    weight in the score term: ``1 - y_i`` for madminer's
+    ``ratio_score_mse_num`` (rows from θ only; rows from θ_1 count in the
+    denominator) or :func:`numerator_probability` (every row, the same
+    expected loss). The error is averaged over θ components, the joint score
+    optionally clipped to ``[-clip, clip]`` against its heavy tail near
     interference zeros. ``ρ(a) = a²``, or with ``huber_delta`` the Huber
     function ``a²`` for ``|a| ≤ δ`` and ``2δ|a| - δ²`` beyond (linear tails:
     rare huge joint scores pull with bounded force, without clipping them).
@@ -406,8 +446,9 @@ def joint_score_mse(
         ``∇_θ log r̂(x|θ)``.
     joint_score : tensor of shape (n, n_theta)
         ``t(x,z|θ)``.
-    y : tensor of shape (n,)
-        Class (0 = numerator).
+    score_weight : tensor of shape (n,)
+        Weight of each row in the score term (``1 - y`` or
+        :func:`numerator_probability`).
     weight : tensor of shape (n,), default=None
         Sample weights.
     clip : float, default=None
@@ -433,7 +474,7 @@ def joint_score_mse(
             q = torch.clamp(res, min=-delta, max=delta)
         # q = a inside δ: a²; q = ±δ outside: 2δ|a| - δ²
         sq = q * (2.0 * res - q)
-    return weighted_mean(sq.mean(-1) * (1.0 - y), weight)
+    return weighted_mean(sq.mean(-1) * score_weight, weight)
 
 
 def _huber_threshold(huber_delta):
@@ -453,6 +494,7 @@ def alices_loss(
     weight=None,
     alpha=0.1,
     clip=None,
+    score_label="soft",
 ):
     """ALICES: :func:`alice_loss` + ``alpha`` × :func:`joint_score_mse`.
 
@@ -474,6 +516,10 @@ def alices_loss(
         Weight of the score term.
     clip : float, default=None
         Clip of the joint score.
+    score_label : {"soft", "hard"}, default="soft"
+        Rows of the score term: ``"hard"`` the rows from θ (weight ``1 - y``,
+        madminer), ``"soft"`` every row weighted by
+        :func:`numerator_probability` (same expected loss, lower variance).
 
     Returns
     -------
@@ -483,17 +529,25 @@ def alices_loss(
     ----------
     .. [1] M. Stoye et al., arXiv:1808.00973.
     """
+    if score_label == "hard":
+        score_weight = 1.0 - y
+    elif score_label == "soft":
+        score_weight = numerator_probability(y, log_joint_ratio, weight)
+    else:
+        raise ValueError(f"score_label must be 'soft' or 'hard', got {score_label!r}.")
     return alice_loss(log_r_hat, log_joint_ratio, weight) + alpha * joint_score_mse(
-        score_hat, joint_score, y, weight, clip
+        score_hat, joint_score, score_weight, weight, clip
     )
 
 
 class RatioCrossEntropy(nn.Module):
     """skorch criterion of the ratio estimator: CARL / ALICE (+ ALICES score term).
 
-    The target tensor packs ``[y, label, sample_weight, t(x,z)...]``: the class
-    (0 = numerator), the label of the reference class (``y`` for CARL, the
-    soft label ``1/(1 + r(x,z))`` for ALICE), the weight and the joint score.
+    The target tensor packs ``[c, label, sample_weight, t(x,z)...]``: the
+    row's weight in the score term (``1 - y``, or the soft class
+    :func:`numerator_probability`), the label of the reference class (``y``
+    for CARL, the soft label ``1/(1 + r(x,z))`` for ALICE), the weight and the
+    joint score.
     The loss is the weighted cross-entropy :func:`ratio_cross_entropy` plus,
     when the net passes ``score_hat = ∇_θ log r̂``, ``alpha`` times
     :func:`joint_score_mse`.
@@ -519,11 +573,11 @@ class RatioCrossEntropy(nn.Module):
     def forward(
         self, log_r_hat: torch.Tensor, packed: torch.Tensor, score_hat=None
     ) -> torch.Tensor:
-        y, label = packed[:, 0], packed[:, 1]
+        score_weight, label = packed[:, 0], packed[:, 1]
         w = packed[:, 2] if self.weighted else None
         loss = weighted_mean(ratio_cross_entropy(log_r_hat, label), w)
         if score_hat is not None and self.alpha > 0:
             loss = loss + self.alpha * joint_score_mse(
-                score_hat, packed[:, 3:], y, w, huber_delta=self.huber_delta
+                score_hat, packed[:, 3:], score_weight, w, huber_delta=self.huber_delta
             )
         return loss

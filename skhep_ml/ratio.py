@@ -29,7 +29,7 @@ from .base import (
     derive_seed,
     validate_data,
 )
-from .losses import RatioCrossEntropy, ratio_cross_entropy
+from .losses import RatioCrossEntropy, numerator_probability, ratio_cross_entropy
 from .nn.mlp import MLP
 
 __all__ = ["ALICERatioEstimator", "likelihood_profile"]
@@ -295,10 +295,20 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
       the simulator computes along with each event (its latent history ``z``).
       Same minimum as CARL, much lower variance.
     * ``loss="alices"``: ALICE plus ``alpha`` times the squared error between
-      ``∇_θ log r̂(x|θ)`` and the joint score ``t(x,z|θ)`` on events from θ,
-      with the joint score clipped at ``±score_clip`` (it is heavy-tailed near
-      interference zeros), or, with ``score_loss="huber"``, a Huber loss of
-      the unclipped residual (quadratic up to ``score_clip``, linear beyond).
+      ``∇_θ log r̂(x|θ)`` and the joint score ``t(x,z|θ)``, with the joint
+      score clipped at ``±score_clip`` (it is heavy-tailed near interference
+      zeros), or, with ``score_loss="huber"``, a Huber loss of the unclipped
+      residual (quadratic up to ``score_clip``, linear beyond). The joint
+      score regresses onto the score of ``p(x|θ)`` on events from θ; madminer
+      uses those rows only (``score_label="hard"``). By default
+      (``score_label="soft"``) every row counts, weighted by the probability
+      ``P(θ|x,z)`` that its event came from θ
+      (:func:`~skhep_ml.losses.numerator_probability`,
+      ``r(x,z)/(1 + r(x,z))`` for balanced classes): the same expected loss
+      as the hard class ``1 - y`` (it is its conditional expectation, as
+      ALICE's soft label is that of ``y``) with a lower variance, which on
+      the ALICE toy divides the error of ``log r̂`` by 2 to 3 at 1e4 to 1e5
+      events.
 
     Without ``joint_ratio`` every loss falls back to CARL; without
     ``joint_score`` ALICES falls back to ALICE (``loss_used_`` says which ran).
@@ -313,14 +323,22 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         Training loss.
     alpha : float, default=0.1
         Weight of the joint-score term of ALICES (madminer's convention: the
-        squared error averaged over θ components and over all rows, reference
-        rows counting zero, in standardised θ units).
+        squared error averaged over θ components and over all rows, each row
+        weighted by its class ``1 - y`` or soft class ``P(θ|x,z)`` (the same
+        expectation, see ``score_label``), in standardised θ units).
     score_clip : float or None, default=20.0
         ALICES with ``score_loss="squared"``: clip of the joint score
         (physical θ units); ``None`` keeps the raw score. With
         ``score_loss="huber"``: the Huber threshold of the residual
         ``∇_θ log r̂ - t`` (physical θ units; ``None`` means squared); the
         score itself is then not clipped.
+    score_label : {"soft", "hard"}, default="soft"
+        Rows of the ALICES score term: ``"hard"``, the rows with ``y = 0``
+        (madminer's ALICES); ``"soft"``, every row weighted by
+        ``P(θ|x,z) = π_0 r/(π_0 r + π_1)`` (``π``: the class fractions). Needs
+        the joint score of the reference rows too, evaluated at their θ column,
+        as madminer's ``sample_train_ratio`` and
+        :func:`~skhep_ml.datasets.make_alice_toy` provide it.
     score_loss : {"squared", "huber"}, default="squared"
         Score term of ALICES. ``"squared"``: squared error against the clipped
         joint score (madminer's ALICES). ``"huber"``: a robust loss of the
@@ -330,8 +348,11 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         either clipped (bias) or squared (noise); e.g. ``score_clip=1``.
     hidden_layer_sizes : tuple of int, default=(64, 64)
         Hidden widths of the MLP.
-    activation : {"silu", "tanh", "relu", "gelu", "elu", "leaky_relu"}, default="silu"
+    activation : {"tanh", "silu", "relu", "gelu", "elu", "leaky_relu"}, default="tanh"
         Hidden activation (smooth ones give smooth θ gradients for ALICES).
+        On the ALICE toy (1e4 events, ALICES, three draws of the data) tanh,
+        madminer's default, and gelu learned ``log r`` with 2 to 5 times
+        smaller errors than silu.
     max_epochs : int, default=50
         Training epochs.
     batch_size : int, default=256
@@ -450,6 +471,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         "loss": [StrOptions({"alice", "alices", "carl"})],
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "score_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "score_label": [StrOptions({"soft", "hard"})],
         "score_loss": [StrOptions({"squared", "huber"})],
         "activation": [str],
         "train_dtype": [StrOptions({"float32", "float64"})],
@@ -462,9 +484,10 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         loss="alice",
         alpha=0.1,
         score_clip=20.0,
+        score_label="soft",
         score_loss="squared",
         hidden_layer_sizes=(64, 64),
-        activation="silu",
+        activation="tanh",
         max_epochs=50,
         batch_size=256,
         lr=1e-3,
@@ -483,6 +506,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.loss = loss
         self.alpha = alpha
         self.score_clip = score_clip
+        self.score_label = score_label
         self.score_loss = score_loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -603,13 +627,19 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         # label of the reference class: the soft label 1/(1 + r(x,z)) (ALICE)
         # or the class itself (CARL)
         label = labels if loss_used == "carl" else expit(-log_r)
-        # joint score in standardised θ units: ∂/∂θ_s = σ_θ ∂/∂θ; the score
-        # term counts on rows from θ only
+        # joint score in standardised θ units: ∂/∂θ_s = σ_θ ∂/∂θ
         theta_scale = self._x_scale[X.shape[1] - self.n_theta :]
         huber_delta = None
         if use_score and self.score_loss == "huber" and self.score_clip is not None:
             huber_delta = (self.score_clip * theta_scale).tolist()
-        packed = np.column_stack([labels, label, w, score * theta_scale])
+        # the rows' weights in the score term: the hard class 1 - y, or its
+        # expectation given the event, P(θ|x,z)
+        score_weight = 1.0 - labels
+        if use_score and self.score_label == "soft":
+            score_weight = numerator_probability(
+                torch.from_numpy(labels), torch.from_numpy(log_r), torch.from_numpy(w)
+            ).numpy()
+        packed = np.column_stack([score_weight, label, w, score * theta_scale])
 
         seed = derive_seed(rng)
         self.net_ = self._build_net(
