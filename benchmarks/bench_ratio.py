@@ -332,7 +332,7 @@ def render(rows, exact, sizes, args):
         "validation split;",
         f"ALICES uses α = {ALPHA} and the joint score clipped at ±{CLIP:g} in "
         "both; madminer's score term counts the rows from θ only, skhep_ml's",
-        '(default ``score_label="soft"``) every row weighted by P(θ|x,z)',
+        '(default ``score_label="soft"``) every row weighted by ``P(θ|x,z)``',
         "(``alices-hard``: skhep_ml with madminer's rows; ``alices-huber``: its",
         f"Huber score loss, threshold {HUBER_DELTA:g}, unclipped score; their t / mm "
         "is against madminer's ALICES). madminer's",
