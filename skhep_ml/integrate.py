@@ -550,17 +550,18 @@ class NeuralImportanceIntegrator(
                 out["log_q_sample"] = _logsumexp(lq + np.log(self.channel_fractions_))
         return out
 
-    def _forward_np(self, fn, X):
+    def _forward_np(self, fn, X, module=None):
         """``fn(module, xb)`` on batches of ``X`` under ``inference_mode``; numpy out.
 
         The proposal runs in its training dtype (float32): sampling and density
         evaluation cost half as much as in float64, and the weights
         ``f / g`` only inherit a relative round-off of ~1e-6 (far below their
         statistical error), consistently between a point and its density.
+        ``module``: another module to run (e.g. a float64 copy), in its dtype.
         """
-        module = self.net_.module_
+        module = self.net_.module_ if module is None else module
         device = self.net_.device
-        dtype = self._module_dtype()
+        dtype = next(module.parameters()).dtype
         bs = self.inference_batch_size
         chunks = []
         # the proposal has no dropout or batch norm: no train/eval switching
@@ -1161,7 +1162,13 @@ class NeuralImportanceIntegrator(
 
     def _log_density_unit(self, u):
         d = self.n_features_in_
-        lq = self._forward_np(lambda m, xb: m.log_probs(xb[:, :d]), u)
+        module = self.net_.module_
+        if self.net_.device == "cpu":
+            # a user-facing density: float64, so a point's value does not
+            # depend on the other rows of its batch (float32 BLAS kernels of
+            # some CPUs round a row differently by its position)
+            module = copy.deepcopy(module).to(torch.float64)
+        lq = self._forward_np(lambda m, xb: m.log_probs(xb[:, :d]), u, module)
         return _logsumexp(lq + np.log(self.channel_fractions_))
 
     def score_samples(self, X):
@@ -1175,7 +1182,9 @@ class NeuralImportanceIntegrator(
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
-            ``log g(x)`` with respect to ``x`` in ``bounds`` (``-inf`` outside).
+            ``log g(x)`` with respect to ``x`` in ``bounds`` (``-inf`` outside),
+            evaluated in float64 on the CPU (the proposal samples in float32:
+            the two agree to float32 round-off).
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)

@@ -30,6 +30,7 @@ from .base import (
     validate_data,
 )
 from .losses import RatioCrossEntropy, numerator_probability, ratio_cross_entropy
+from .nn.input_grad import _TanhMLPInputGrad
 from .nn.mlp import MLP
 
 __all__ = ["ALICERatioEstimator", "likelihood_profile"]
@@ -62,10 +63,29 @@ class _RatioMLP(MLP):
     the last ``n_theta`` inputs along with the forward pass (forward-mode,
     ``∂h_l = act'(a_l) ⊙ (W_l ∂h_{l-1})``), so the ALICES score term needs one
     ordinary backward pass instead of a double backward through
-    ``torch.autograd.grad(..., create_graph=True)``.
+    ``torch.autograd.grad(..., create_graph=True)``. For a tanh network (the
+    default) value, derivative and backward are one fused autograd node
+    (:func:`~skhep_ml.nn.tanh_mlp_input_grad`).
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        layers = list(self.net)
+        acts = layers[1::2]
+        # the plain forward stays the module's: without the tangents, autograd
+        # through nn.Linear/nn.Tanh costs less than the fused node
+        self._fused = (
+            bool(acts)
+            and all(type(a) is nn.Tanh for a in acts)
+            and layers[-1].out_features == 1
+        )
+        self._linears = tuple(layers[0::2])
+
     def forward_with_theta_grad(self, x, n_theta):
+        if self._fused and n_theta > 0 and not x.requires_grad:
+            # tanh_mlp_input_grad without its per-call checks (done above)
+            params = [p for lin in self._linears for p in (lin.weight, lin.bias)]
+            return _TanhMLPInputGrad.apply(x, n_theta, *params)
         layers = list(self.net)
         # the tangents ∂h/∂θ_k are kept as (n_theta, n_rows, width): every
         # product below is then a plain matrix product or a broadcast over
@@ -81,10 +101,6 @@ class _RatioMLP(MLP):
             else:
                 da = dh @ lin.weight.t()
             h = act(a)
-            if isinstance(act, nn.Tanh):
-                # da ⊙ (1 - h²) in one kernel (differentiable like any op)
-                dh = torch.ops.aten.tanh_backward(da, h)
-                continue
             deriv = _activation_derivative(act, a, h)
             if deriv is None:
                 return None
@@ -116,20 +132,22 @@ class _RatioNet(TorchNet):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        if self._needs_score():
-            Xi = to_tensor(Xi, device=self.device)
-            yi = to_tensor(yi, device=self.device)
-            out = None
-            if not fit_params and hasattr(self.module_, "forward_with_theta_grad"):
+        Xi = to_tensor(Xi, device=self.device)
+        yi = to_tensor(yi, device=self.device)
+        out = None
+        if not fit_params:
+            if not self._needs_score():
+                out = (self.module_(Xi), None)
+            elif hasattr(self.module_, "forward_with_theta_grad"):
                 out = self.module_.forward_with_theta_grad(Xi, yi.shape[1] - 3)
-            if out is not None:
-                y_pred, score_hat = out
-                loss = self.criterion_(y_pred, yi, score_hat)
-                loss.backward()
-                return {"loss": loss, "y_pred": y_pred}
-            Xi = Xi.detach().requires_grad_(True)
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        if out is not None:
+            y_pred, score_hat = out
+            loss = self.criterion_(y_pred, yi, score_hat)
+        else:  # skorch's generic path; the score term by double backward
+            if self._needs_score():
+                Xi = Xi.detach().requires_grad_(True)
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
@@ -432,7 +450,9 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     default ``U(±1/√fan_in)``; at 1e5 it changed the MSE by under 10 %
     (ALICE 0.0014 → 0.0015, ALICES 0.0017 → 0.0018). For ALICES
     the θ-gradient of the network is propagated forward along with its value
-    (one ordinary backward pass per step instead of a double backward).
+    (one ordinary backward pass per step instead of a double backward); with
+    tanh (the default) value, θ-gradient and their backward are one fused
+    autograd node (:func:`skhep_ml.nn.tanh_mlp_input_grad`).
     Training runs in float32; on the CPU the network is then cast to float64
     for inference (see :mod:`skhep_ml.base`).
 
@@ -624,9 +644,10 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         self._x_mean, self._x_scale = _weighted_standardize(X.astype(np.float64), w)
         Xs = self._scale(X)
-        # label of the reference class: the soft label 1/(1 + r(x,z)) (ALICE)
-        # or the class itself (CARL)
-        label = labels if loss_used == "carl" else expit(-log_r)
+        # label of the numerator class (the criterion's target, see
+        # RatioCrossEntropy): the soft label r(x,z)/(1 + r(x,z)) (ALICE) or
+        # the class itself (CARL)
+        target = 1.0 - labels if loss_used == "carl" else expit(log_r)
         # joint score in standardised θ units: ∂/∂θ_s = σ_θ ∂/∂θ
         theta_scale = self._x_scale[X.shape[1] - self.n_theta :]
         huber_delta = None
@@ -639,7 +660,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             score_weight = numerator_probability(
                 torch.from_numpy(labels), torch.from_numpy(log_r), torch.from_numpy(w)
             ).numpy()
-        packed = np.column_stack([score_weight, label, w, score * theta_scale])
+        packed = np.column_stack([score_weight, target, w, score * theta_scale])
 
         seed = derive_seed(rng)
         self.net_ = self._build_net(

@@ -114,3 +114,98 @@ def test_torch_net_switches_modes_only_when_needed():
     assert calls == []
     net._set_training(False)
     assert calls == [False]
+
+
+def test_torch_net_notifies_only_callbacks_that_define_the_hook():
+
+    from skorch.callbacks import Callback
+
+    from skhep_ml.base import ArrayDataset, BatchLoader, TorchNet
+
+    class BatchCounter(Callback):
+        def initialize(self):
+            self.batches = 0
+            return self
+
+        def on_batch_end(self, net, batch=None, training=None, **kwargs):
+            self.batches += training
+
+    class EpochCounter(Callback):
+        def initialize(self):
+            self.epochs = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs += 1
+
+    def make(callbacks):
+        return TorchNet(
+            torch.nn.Linear(2, 1),
+            torch.nn.MSELoss,
+            max_epochs=3,
+            batch_size=10,
+            train_split=None,
+            iterator_train=BatchLoader,
+            iterator_valid=BatchLoader,
+            dataset=ArrayDataset,
+            callbacks=callbacks,
+            verbose=0,
+        )
+
+    X = torch.randn(35, 2)
+    y = torch.randn(35, 1)
+    net = make([("batches", BatchCounter()), ("epochs", EpochCounter())]).fit(X, y)
+    cbs = dict(net.callbacks_)
+    assert cbs["batches"].batches == 3 * 4 and cbs["epochs"].epochs == 3
+    # the batch hooks call only the callback that overrides one
+    active = net._hook_cache[2]["on_batch_end"]
+    assert active == [cbs["batches"]]
+    assert net._hook_cache[2]["on_epoch_end"] != active
+    # new callbacks (a new list) are seen; the cache is not pickled
+    net.set_params(callbacks=[("epochs", EpochCounter())]).fit(X, y)
+    assert dict(net.callbacks_)["epochs"].epochs == 3
+    assert "_hook_cache" in net.__dict__
+    assert "_hook_cache" not in net.__getstate__()
+    assert len(net.history) == 3
+
+
+def test_torch_net_history_equals_skorch():
+    # _History and _EpochMean record what skorch's History and
+    # PassthroughScoring record, value for value
+    from skorch import NeuralNet
+    from skorch.dataset import ValidSplit
+
+    from skhep_ml.base import ArrayDataset, BatchLoader, TorchNet
+
+    X = torch.randn(53, 2, generator=torch.Generator().manual_seed(0))
+    y = X.sum(1, keepdim=True) + 0.1
+    histories = []
+    for cls in (NeuralNet, TorchNet):
+        torch.manual_seed(0)
+        net = cls(
+            torch.nn.Linear(2, 1),
+            torch.nn.MSELoss,
+            max_epochs=4,
+            batch_size=10,
+            lr=0.05,
+            train_split=ValidSplit(4),
+            iterator_train=BatchLoader,
+            iterator_valid=BatchLoader,
+            dataset=ArrayDataset,
+            verbose=0,
+        ).fit(X, y)
+        histories.append(net.history)
+    ours, theirs = histories[1], histories[0]
+    assert type(ours).__name__ == "_History"
+    for key in ("train_loss", "valid_loss", "train_loss_best", "valid_loss_best"):
+        assert ours[:, key] == theirs[:, key]
+    assert (
+        ours[:, "batches", :, "train_batch_size"]
+        == theirs[:, "batches", :, "train_batch_size"]
+    )
+    assert ours[-1, "train_loss"] == pytest.approx(
+        np.average(
+            ours[-1, "batches", :, "train_loss"],
+            weights=ours[-1, "batches", :, "train_batch_size"],
+        )
+    )

@@ -162,6 +162,12 @@ def test_forward_mode_theta_gradient_matches_autograd(activation, hidden):
     f2, score = module.forward_with_theta_grad(x.detach(), 2)
     torch.testing.assert_close(f2, f.detach())
     torch.testing.assert_close(score, grad[:, 2:], rtol=1e-10, atol=1e-12)
+    # a tanh network takes the fused node; the generic pass gives the same
+    assert module._fused == (activation == "tanh" and hidden != ())
+    module._fused = False
+    f3, score3 = module.forward_with_theta_grad(x.detach(), 2)
+    torch.testing.assert_close(f3, f.detach())
+    torch.testing.assert_close(score3, grad[:, 2:], rtol=1e-10, atol=1e-12)
 
 
 # --------------------------------------------------------- learning the ratio
@@ -564,3 +570,38 @@ def test_huber_score_term_with_a_threshold_per_theta_component():
     assert float(same) == pytest.approx(
         float(joint_score_mse(score_hat, joint, y, huber_delta=2.0))
     )
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+@pytest.mark.parametrize("huber_delta", [None, 0.7, [0.5, 2.0]])
+def test_criterion_gradients_equal_those_of_the_composed_losses(weighted, huber_delta):
+    # RatioCrossEntropy's ALICES path has a hand-written backward: its value
+    # and gradients must be those of ratio_cross_entropy + joint_score_mse
+    # (the packed target holds the numerator-class label 1 - label)
+    gen = torch.Generator().manual_seed(3)
+    n, k = 40, 2
+    packed = torch.column_stack(
+        [
+            torch.rand(n, generator=gen),
+            torch.rand(n, generator=gen),
+            torch.rand(n, generator=gen) * 2 if weighted else torch.ones(n),
+            3 * torch.randn(n, k, generator=gen),
+        ]
+    ).double()
+    f = torch.randn(n, generator=gen, dtype=torch.float64, requires_grad=True)
+    s = torch.randn(n, k, generator=gen, dtype=torch.float64, requires_grad=True)
+    crit = RatioCrossEntropy(alpha=0.3, huber_delta=huber_delta, weighted=weighted)
+    loss = crit(f, packed, s)
+    grads = torch.autograd.grad(loss, (f, s))
+    w = packed[:, 2] if weighted else None
+    ref = (
+        ratio_cross_entropy(f, 1.0 - packed[:, 1]) * (w if weighted else 1.0)
+    ).sum() / (w.sum() if weighted else n) + 0.3 * joint_score_mse(
+        s, packed[:, 3:], packed[:, 0], w, huber_delta=huber_delta
+    )
+    ref_grads = torch.autograd.grad(ref, (f, s))
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-13)
+    for got, want in zip(grads, ref_grads):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-15)
+    # and the float64 finite-difference check of the hand-written backward
+    assert torch.autograd.gradcheck(lambda a, b: crit(a, packed, b), (f, s))

@@ -2,6 +2,7 @@
 
 from .bayesian import BayesianMLP, VariationalLinear
 from .flows import Flow, GaussianMixtureBase
+from .input_grad import tanh_mlp_input_grad
 from .mlp import MLP, make_mlp
 from .optim import FlatAdam
 from .vegas import VegasMap
@@ -15,4 +16,5 @@ __all__ = [
     "VariationalLinear",
     "VegasMap",
     "make_mlp",
+    "tanh_mlp_input_grad",
 ]

@@ -5,6 +5,7 @@ import pickle
 
 import pytest
 import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from skhep_ml.nn.optim import FlatAdam
 
@@ -106,4 +107,27 @@ def test_flat_adam_errors():
     for p in net.parameters():
         p.grad = torch.ones_like(p)
     with pytest.raises(TypeError, match="one dtype"):
+        opt.step()
+
+
+def test_flat_adam_runs_step_hooks():
+    # FlatAdam skips torch's profiler wrapper of ``step`` but keeps its hooks
+    net = _net()
+    opt = FlatAdam(net.parameters(), lr=0.1)
+    calls = []
+    opt.register_step_pre_hook(lambda o, args, kwargs: calls.append(("pre", o)))
+    opt.register_step_post_hook(lambda o, args, kwargs: calls.append(("post", o)))
+    handle = register_optimizer_step_post_hook(
+        lambda o, args, kwargs: calls.append(("global", o))
+    )
+    try:
+        net(torch.ones(2, 3)).sum().backward()
+        closure_calls = []
+        opt.step(lambda: closure_calls.append(1))
+    finally:
+        handle.remove()
+    assert calls == [("pre", opt), ("post", opt), ("global", opt)]
+    assert closure_calls == [1]
+    opt.register_step_pre_hook(lambda o, args, kwargs: (args, kwargs))
+    with pytest.raises(RuntimeError, match="cannot replace"):
         opt.step()
