@@ -200,9 +200,9 @@ class _EpochMean(PassthroughScoring):
         rows = [b for b in batches if self.name in b]
         if not rows:  # e.g. no validation data
             return
-        score_avg = float(
-            np.average([b[self.name] for b in rows], weights=[b[bs_key] for b in rows])
-        )
+        # np.average's arithmetic (products, then sums) without its overhead
+        total = sum(b[self.name] * b[bs_key] for b in rows)
+        score_avg = float(total / sum(b[bs_key] for b in rows))
         is_best = self._is_best_score(score_avg)
         if is_best:
             self.best_score_ = score_avg

@@ -566,6 +566,22 @@ class RatioCrossEntropy(nn.Module):
         self.huber_delta = huber_delta
         self.weighted = weighted
 
+    def value_and_grad(self, log_r_hat, score_hat, packed):
+        """The ALICES loss and its gradients in ``log r̂`` and ``score_hat``.
+
+        Closed forms (no autograd graph), for a network that back-propagates
+        them itself (:mod:`skhep_ml.nn.input_grad`).
+
+        Returns
+        -------
+        loss : scalar tensor
+        grad_log_r_hat : tensor of shape (n,)
+        grad_score_hat : tensor of shape (n, n_theta)
+        """
+        return _alices_value_and_grad(
+            log_r_hat, score_hat, packed, self.alpha, self.huber_delta, self.weighted
+        )
+
     def forward(
         self, log_r_hat: torch.Tensor, packed: torch.Tensor, score_hat=None
     ) -> torch.Tensor:
@@ -588,52 +604,65 @@ class RatioCrossEntropy(nn.Module):
         )
 
 
-class _AlicesObjective(torch.autograd.Function):
-    """The ALICES training loss of :class:`RatioCrossEntropy`, backward by hand.
+def _alices_value_and_grad(
+    log_r_hat, score_hat, packed, alpha, huber_delta=None, weighted=True
+):
+    """ALICES loss of :class:`RatioCrossEntropy` and its gradients in ``f`` and ``ŝ``.
 
     ``weighted_mean(bce(f, u) + alpha c mean_k ρ(ŝ - t), w)`` with ``u`` the
     numerator-class label: :func:`ratio_cross_entropy` plus
-    :func:`joint_score_mse` (the same loss), whose gradients are closed forms,
-    ``∂/∂f = sigmoid(f) - u`` and ``∂ρ(a)/∂a = 2 clamp(a, -δ, δ)``. One
-    autograd node instead of the ~25 small operations of the composed
-    functions and their backward, which dominate a step of a small network.
+    :func:`joint_score_mse` (the same loss). Its gradients are closed forms,
+    ``∂/∂f = sigmoid(f) - u`` and ``∂ρ(a)/∂a = 2 clamp(a, -δ, δ)``.
+    """
+    score_weight, target = packed[:, 0], packed[:, 1]
+    res = score_hat - packed[:, 3:]
+    if huber_delta is None:
+        q = res
+        rho = res.square()
+    else:
+        q = _clamp_huber(res, _huber_threshold(huber_delta))
+        rho = q * (2.0 * res - q)
+    n, k = q.shape
+    row = torch.addcmul(
+        F.binary_cross_entropy_with_logits(log_r_hat, target, reduction="none"),
+        rho[:, 0] if k == 1 else rho.mean(-1),
+        score_weight,
+        value=alpha,
+    )
+    if weighted:
+        w = packed[:, 2]
+        row_weight = w / w.sum().clamp_min(1e-30)
+        loss = (row_weight * row).sum()
+        score_scale = score_weight * row_weight * (2.0 * alpha / k)
+    else:
+        row_weight = 1.0 / n
+        loss = row.mean()
+        score_scale = score_weight * (2.0 * alpha / (k * n))
+    grad_f = (torch.sigmoid(log_r_hat) - target).mul_(row_weight)
+    return loss, grad_f, q * score_scale.unsqueeze(-1)
+
+
+class _AlicesObjective(torch.autograd.Function):
+    """The ALICES loss of :class:`RatioCrossEntropy` as one autograd node.
+
+    Its backward scales the closed-form gradients of
+    :func:`_alices_value_and_grad`: one node instead of the ~25 small
+    operations of the composed functions and their backward, which dominate
+    a step of a small network.
     """
 
     @staticmethod
     def forward(ctx, log_r_hat, score_hat, packed, alpha, huber_delta, weighted):
-        score_weight, target = packed[:, 0], packed[:, 1]
-        res = score_hat - packed[:, 3:]
-        if huber_delta is None:
-            q = res
-            rho = res.square()
-        else:
-            q = _clamp_huber(res, _huber_threshold(huber_delta))
-            rho = q * (2.0 * res - q)
-        row = torch.addcmul(
-            F.binary_cross_entropy_with_logits(log_r_hat, target, reduction="none"),
-            rho.mean(-1),
-            score_weight,
-            value=alpha,
+        loss, grad_f, grad_score = _alices_value_and_grad(
+            log_r_hat, score_hat, packed, alpha, huber_delta, weighted
         )
-        if weighted:
-            w = packed[:, 2]
-            row_weight = w / w.sum().clamp_min(1e-30)
-            loss = (row_weight * row).sum()
-        else:
-            row_weight = None
-            loss = row.mean()
-        ctx.save_for_backward(log_r_hat, target, score_weight, q, row_weight)
-        ctx.alpha = alpha
+        ctx.save_for_backward(grad_f, grad_score)
         return loss
 
     @staticmethod
     def backward(ctx, grad):
-        log_r_hat, target, score_weight, q, row_weight = ctx.saved_tensors
-        n, k = q.shape
-        scale = grad / n if row_weight is None else grad * row_weight
-        grad_f = (torch.sigmoid(log_r_hat) - target) * scale
-        grad_score = q * (score_weight * scale * (2.0 * ctx.alpha / k)).unsqueeze(-1)
-        return grad_f, grad_score, None, None, None, None
+        grad_f, grad_score = ctx.saved_tensors
+        return grad_f * grad, grad_score * grad, None, None, None, None
 
 
 def _clamp_huber(res, delta):

@@ -605,3 +605,44 @@ def test_criterion_gradients_equal_those_of_the_composed_losses(weighted, huber_
         torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-15)
     # and the float64 finite-difference check of the hand-written backward
     assert torch.autograd.gradcheck(lambda a, b: crit(a, packed, b), (f, s))
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+@pytest.mark.parametrize("huber_delta", [None, [0.5, 2.0]])
+def test_fused_network_and_loss_equal_the_separate_nodes(weighted, huber_delta):
+    # the training step's single node (network + ALICES loss) gives the loss
+    # and weight gradients of the network node followed by the criterion
+    from skhep_ml.ratio import _RatioMLP
+
+    torch.manual_seed(0)
+    module = _RatioMLP(4, 1, (8, 6), "tanh", squeeze_output=True).double()
+    gen = torch.Generator().manual_seed(1)
+    n = 30
+    x = torch.randn(n, 4, generator=gen, dtype=torch.float64)
+    packed = torch.column_stack(
+        [
+            torch.rand(n, generator=gen),
+            torch.rand(n, generator=gen),
+            torch.rand(n, generator=gen) + 0.5,
+            torch.randn(n, 2, generator=gen),
+        ]
+    ).double()
+    crit = RatioCrossEntropy(alpha=0.4, huber_delta=huber_delta, weighted=weighted)
+    f, score = module.forward_with_theta_grad(x, 2)
+    crit(f, packed, score).backward()
+    separate = [p.grad.clone() for p in module.parameters()]
+    module.zero_grad()
+    from functools import partial
+
+    loss, f2 = module.loss_with_theta_grad(
+        x, 2, partial(crit.value_and_grad, packed=packed)
+    )
+    assert not f2.requires_grad
+    torch.testing.assert_close(f2, f.detach())
+    assert loss.item() == pytest.approx(crit(f, packed, score).item(), rel=1e-13)
+    loss.backward()
+    for a, p in zip(separate, module.parameters()):
+        torch.testing.assert_close(p.grad, a, rtol=1e-12, atol=1e-14)
+    # not a tanh network: no fused node
+    other = _RatioMLP(4, 1, (8,), "silu", squeeze_output=True).double()
+    assert other.loss_with_theta_grad(x, 2, crit.value_and_grad) is None

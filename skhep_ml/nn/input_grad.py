@@ -22,77 +22,106 @@ __all__ = ["tanh_mlp_input_grad"]
 _tanh_backward = torch.ops.aten.tanh_backward
 
 
+def _forward(x, k, params):
+    """``[f - b_out; ∂f/∂x_θ]`` stacked as ``(k + 1, n)``, and what backward needs."""
+    weights, biases = params[0::2], params[1::2]
+    n = x.shape[0]
+    w_in = weights[0]
+    # first hidden layer: the tangent of the pre-activation is the column
+    # block of W belonging to the differentiated inputs, the same on every row
+    # (twice the pre-activation: see _stack_tanh)
+    a2 = torch.addmm(biases[0], x, w_in.t(), beta=2.0, alpha=2.0)
+    tangent = w_in[:, w_in.shape[1] - k :].t().unsqueeze(1)
+    states, tangents = [], [tangent]
+    z = _stack_tanh(a2, tangent.expand(k, n, a2.shape[1]))
+    states.append(z)
+    for w, b in zip(weights[1:-1], biases[1:-1]):
+        pre = torch.matmul(z, w.t())  # value and tangents in one product
+        pre[0].add_(b).mul_(2.0)
+        tangents.append(pre[1:])
+        z = _stack_tanh(pre[0], pre[1:])
+        states.append(z)
+    out = torch.matmul(z, weights[-1].t())[..., 0]
+    return out, (x, *weights, *states, *tangents)
+
+
+def _backward(saved, k, g):
+    """Parameter gradients from the upstream gradient ``g`` of the stacked output."""
+    n_layers = (len(saved) - 2) // 3
+    x = saved[0]
+    weights = saved[1 : 2 + n_layers]
+    states = saved[2 + n_layers : 2 + 2 * n_layers]
+    tangents = saved[2 + 2 * n_layers :]
+    z = states[-1]
+    grads_w = [g.reshape(1, -1) @ z.reshape(-1, z.shape[-1])]
+    grads_b = [g[0].sum(0, keepdim=True)]
+    dz = g.unsqueeze(-1) * weights[-1]  # (k + 1, n, width)
+    for layer in range(n_layers - 1, -1, -1):
+        z, tangent = states[layer], tangents[layer]
+        h = z[0]
+        # h = tanh(a), t = e ⊙ (1 - h²): ∂h/∂a = 1 - h² and
+        # ∂t/∂a = -2 h (1 - h²) e, so the value row gets a mixed term
+        d_pre = _tanh_backward(dz, h)
+        if k:
+            mixed = dz[1] * tangent[0] if k == 1 else (dz[1:] * tangent).sum(0)
+            d_pre[0].addcmul_(h, _tanh_backward(mixed, h), value=-2.0)
+        grads_b.append(d_pre[0].sum(0))
+        if layer > 0:
+            below = states[layer - 1]
+            grads_w.append(
+                d_pre.reshape(-1, z.shape[-1]).t() @ below.reshape(-1, below.shape[-1])
+            )
+            dz = torch.matmul(d_pre, weights[layer])
+        else:
+            # (xᵀ d)ᵀ: the faster order of this thin product
+            grad_w = (x.t() @ d_pre[0]).t().contiguous()
+            if k:  # the first tangent is a column block of W itself
+                grad_w[:, grad_w.shape[1] - k :] += d_pre[1:].sum(1).t()
+            grads_w.append(grad_w)
+    grads = []
+    for gw, gb in zip(reversed(grads_w), reversed(grads_b)):
+        grads += [gw, gb]
+    return grads
+
+
 class _TanhMLPInputGrad(torch.autograd.Function):
     """``f(x)`` and ``∂f/∂x[:, -k:]`` of ``Linear → tanh → … → Linear(·, 1)``."""
 
     @staticmethod
     def forward(ctx, x, n_cols, *params):
-        weights, biases = params[0::2], params[1::2]
-        n, k = x.shape[0], n_cols
-        w_in = weights[0]
-        # first hidden layer: the tangent of the pre-activation is the column
-        # block of W belonging to the differentiated inputs, the same on every row
-        # (twice the pre-activation: see _stack_tanh)
-        a2 = torch.addmm(biases[0], x, w_in.t(), beta=2.0, alpha=2.0)
-        tangent = w_in[:, w_in.shape[1] - k :].t().unsqueeze(1)
-        states, tangents = [], [tangent]
-        z = _stack_tanh(a2, tangent.expand(k, n, a2.shape[1]))
-        states.append(z)
-        for w, b in zip(weights[1:-1], biases[1:-1]):
-            pre = torch.matmul(z, w.t())  # value and tangents in one product
-            pre[0].add_(b).mul_(2.0)
-            tangents.append(pre[1:])
-            z = _stack_tanh(pre[0], pre[1:])
-            states.append(z)
-        w_out, b_out = weights[-1], biases[-1]
-        out = torch.matmul(z, w_out.t())[..., 0]  # (k + 1, n)
-        ctx.n_cols = k
-        ctx.save_for_backward(x, *weights, *states, *tangents)
-        ctx.n_layers = len(states)
-        return out[0] + b_out, out[1:].t()
+        out, saved = _forward(x, n_cols, params)
+        ctx.n_cols = n_cols
+        ctx.save_for_backward(*saved)
+        return out[0] + params[-1], out[1:].t()
 
     @staticmethod
     def backward(ctx, grad_out, grad_grad):
-        k, n_layers = ctx.n_cols, ctx.n_layers
-        saved = ctx.saved_tensors
-        x = saved[0]
-        weights = saved[1 : 2 + n_layers]
-        states = saved[2 + n_layers : 2 + 2 * n_layers]
-        tangents = saved[2 + 2 * n_layers :]
-        # upstream gradient of the stacked output (k + 1, n)
         g = torch.cat([grad_out.unsqueeze(0), grad_grad.t()])
-        w_out = weights[-1]
-        z = states[-1]
-        grads_w = [g.reshape(1, -1) @ z.reshape(-1, z.shape[-1])]
-        grads_b = [grad_out.sum(0, keepdim=True)]
-        dz = g.unsqueeze(-1) * w_out  # (k + 1, n, width)
-        for layer in range(n_layers - 1, -1, -1):
-            z, tangent = states[layer], tangents[layer]
-            h = z[0]
-            # h = tanh(a), t = e ⊙ (1 - h²): ∂h/∂a = 1 - h² and
-            # ∂t/∂a = -2 h (1 - h²) e, so the value row gets a mixed term
-            d_pre = _tanh_backward(dz, h)
-            if k:
-                mixed = dz[1] * tangent[0] if k == 1 else (dz[1:] * tangent).sum(0)
-                d_pre[0].addcmul_(h, _tanh_backward(mixed, h), value=-2.0)
-            grads_b.append(d_pre[0].sum(0))
-            if layer > 0:
-                below = states[layer - 1]
-                grads_w.append(
-                    d_pre.reshape(-1, z.shape[-1]).t()
-                    @ below.reshape(-1, below.shape[-1])
-                )
-                dz = torch.matmul(d_pre, weights[layer])
-            else:
-                # (xᵀ d)ᵀ: the faster order of this thin product
-                grad_w = (x.t() @ d_pre[0]).t().contiguous()
-                if k:  # the first tangent is a column block of W itself
-                    grad_w[:, grad_w.shape[1] - k :] += d_pre[1:].sum(1).t()
-                grads_w.append(grad_w)
-        grads = []
-        for gw, gb in zip(reversed(grads_w), reversed(grads_b)):
-            grads += [gw, gb]
-        return (None, None, *grads)
+        return (None, None, *_backward(ctx.saved_tensors, ctx.n_cols, g))
+
+
+class _TanhMLPLoss(torch.autograd.Function):
+    """A loss of ``f`` and ``∂f/∂x_θ`` that knows its own gradients, fused.
+
+    ``value_and_grad(f, grad) -> (loss, ∂loss/∂f, ∂loss/∂grad)`` (closed
+    forms, e.g. the ALICES loss): network, loss and their backward in one
+    autograd node. Returns the loss and ``f`` (not differentiable).
+    """
+
+    @staticmethod
+    def forward(ctx, x, n_cols, value_and_grad, *params):
+        out, saved = _forward(x, n_cols, params)
+        f = out[0] + params[-1]
+        loss, grad_f, grad_score = value_and_grad(f, out[1:].t())
+        ctx.n_cols = n_cols
+        ctx.save_for_backward(*saved, torch.cat([grad_f.unsqueeze(0), grad_score.t()]))
+        ctx.mark_non_differentiable(f)
+        return loss, f
+
+    @staticmethod
+    def backward(ctx, grad_loss, _):
+        *saved, g = ctx.saved_tensors
+        return (None, None, None, *_backward(saved, ctx.n_cols, g * grad_loss))
 
 
 def _stack_tanh(twice_pre_value, pre_tangent):

@@ -78,3 +78,21 @@ def test_errors():
         tanh_mlp_input_grad(x.double().requires_grad_(True), linears, 1)
     with pytest.raises(ValueError, match="nn.Linear"):
         tanh_mlp_input_grad(x, [torch.nn.Tanh(), linears[-1]], 1)
+
+
+def test_fused_loss_node_passes_gradcheck():
+    from skhep_ml.nn.input_grad import _TanhMLPLoss
+
+    _, linears = _layers(3, (5, 4), seed=4)
+    x = torch.randn(9, 3, dtype=torch.float64)
+    target = torch.randn(9, 2, dtype=torch.float64)
+
+    def value_and_grad(f, grad):
+        res = grad - target
+        loss = f.square().mean() + res.square().mean()
+        return loss, 2 * f / f.numel(), 2 * res / res.numel()
+
+    params = [p for lin in linears for p in (lin.weight, lin.bias)]
+    assert torch.autograd.gradcheck(
+        lambda *ps: _TanhMLPLoss.apply(x, 2, value_and_grad, *ps)[0], params
+    )
