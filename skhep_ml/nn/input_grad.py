@@ -9,7 +9,9 @@ forward-mode tangents double the forward pass and the backward of
 does the same in one :class:`torch.autograd.Function` with a hand-written
 backward: the value and its ``k`` tangents travel stacked as one
 ``(k + 1, n, width)`` tensor, so each layer is one matrix product forward and
-two backward, about 40 operations per step in all.
+two backward. A loss whose gradients are closed forms joins the same node
+(``_TanhMLPLoss``, the ratio estimator's training step): on one CPU thread an
+ALICES step of a (64, 64) network on 128 rows went from 0.56 to 0.41 ms.
 """
 
 from __future__ import annotations
@@ -127,9 +129,10 @@ class _TanhMLPLoss(torch.autograd.Function):
 def _stack_tanh(twice_pre_value, pre_tangent):
     """``[tanh(a); e ⊙ (1 - tanh(a)²)]`` as one ``(k + 1, n, width)`` tensor.
 
-    Takes ``2a``: ``tanh(a) = 2 sigmoid(2a) - 1`` costs a third of
-    :func:`torch.tanh` on CPUs (whose vectorised tanh is several times slower
-    than its sigmoid), within a float's rounding of it.
+    Takes ``2a``: ``tanh(a) = 2 sigmoid(2a) - 1``, within a float's rounding
+    of :func:`torch.tanh`, costs half of it or less on CPUs whose vectorised
+    tanh is slow (torch's MKL tanh took 18 µs for 128 × 64 floats on the
+    benchmark machine, its sigmoid 2.7 µs).
     """
     k = pre_tangent.shape[0]
     z = torch.empty(
