@@ -162,6 +162,8 @@ def test_forward_mode_theta_gradient_matches_autograd(activation, hidden):
     f2, score = module.forward_with_theta_grad(x.detach(), 2)
     torch.testing.assert_close(f2, f.detach())
     torch.testing.assert_close(score, grad[:, 2:], rtol=1e-10, atol=1e-12)
+    # the module's forward is the Sequential's, to the bit
+    torch.testing.assert_close(f, module.net(x)[:, 0], rtol=0, atol=0)
     # a tanh network takes the fused node; the generic pass gives the same
     assert module._fused == (activation == "tanh" and hidden != ())
     module._fused = False
