@@ -462,14 +462,17 @@ def joint_score_mse(
     """
     if clip is not None:
         joint_score = joint_score.clamp(-clip, clip)
-    res = score_hat - joint_score
-    if huber_delta is None:
-        sq = res.square()
-    else:
-        q = _clamp_huber(res, _huber_threshold(huber_delta))
-        # q = a inside δ: a²; q = ±δ outside: 2δ|a| - δ²
-        sq = q * (2.0 * res - q)
+    _, sq = _score_residual_loss(score_hat - joint_score, huber_delta)
     return weighted_mean(sq.mean(-1) * score_weight, weight)
+
+
+def _score_residual_loss(res, huber_delta):
+    """``(q, ρ(res))``: ``ρ = res²`` or Huber's, ``q = ρ'/2`` (clamped residual)."""
+    if huber_delta is None:
+        return res, res.square()
+    q = _clamp_huber(res, _huber_threshold(huber_delta))
+    # q = a inside δ: a²; q = ±δ outside: 2δ|a| - δ²
+    return q, q * (2.0 * res - q)
 
 
 def _huber_threshold(huber_delta):
@@ -615,13 +618,7 @@ def _alices_value_and_grad(
     ``∂/∂f = sigmoid(f) - u`` and ``∂ρ(a)/∂a = 2 clamp(a, -δ, δ)``.
     """
     score_weight, target = packed[:, 0], packed[:, 1]
-    res = score_hat - packed[:, 3:]
-    if huber_delta is None:
-        q = res
-        rho = res.square()
-    else:
-        q = _clamp_huber(res, _huber_threshold(huber_delta))
-        rho = q * (2.0 * res - q)
+    q, rho = _score_residual_loss(score_hat - packed[:, 3:], huber_delta)
     n, k = q.shape
     row = torch.addcmul(
         F.binary_cross_entropy_with_logits(log_r_hat, target, reduction="none"),

@@ -76,8 +76,9 @@ class _RatioMLP(MLP):
         super().__init__(*args, **kwargs)
         layers = list(self.net)
         acts = layers[1::2]
-        # the plain forward stays the module's: without the tangents, autograd
-        # through nn.Linear/nn.Tanh costs less than the fused node
+        # tanh layers and one output: the fused nodes of nn.input_grad apply
+        # (the plain forward stays on autograd, which without the tangents
+        # costs less than a fused node)
         self._fused = (
             bool(acts)
             and all(type(a) is nn.Tanh for a in acts)
@@ -172,33 +173,41 @@ class _RatioNet(TorchNet):
         Xi, yi = unpack_data(batch)
         Xi = to_tensor(Xi, device=self.device)
         yi = to_tensor(yi, device=self.device)
-        out = None
-        if not fit_params:
-            if not self._needs_score():
-                out = (self.module_(Xi), None)
-            else:
-                n_theta = yi.shape[1] - 3
-                fused = None
-                if hasattr(self.module_, "loss_with_theta_grad"):
-                    fused = self.module_.loss_with_theta_grad(
-                        Xi, n_theta, partial(self.criterion_.value_and_grad, packed=yi)
-                    )
-                if fused is not None:  # network and loss in one autograd node
-                    loss, y_pred = fused
-                    loss.backward()
-                    return {"loss": loss, "y_pred": y_pred}
-                if hasattr(self.module_, "forward_with_theta_grad"):
-                    out = self.module_.forward_with_theta_grad(Xi, n_theta)
-        if out is not None:
-            y_pred, score_hat = out
-            loss = self.criterion_(y_pred, yi, score_hat)
-        else:  # skorch's generic path; the score term by double backward
+        step = None if fit_params else self._direct_step(Xi, yi)
+        if step is None:  # skorch's generic path; the score term by double backward
             if self._needs_score():
                 Xi = Xi.detach().requires_grad_(True)
             y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
+            step = {"loss": self.get_loss(y_pred, yi, X=Xi, training=True)}
+            step["y_pred"] = y_pred
+        step["loss"].backward()
+        return step
+
+    def _direct_step(self, Xi, yi):
+        """The batch's loss without skorch's ``infer``/``get_loss``, or None.
+
+        CARL/ALICE: module, then criterion. ALICES: network and loss in one
+        node where the module offers it, else the module's forward-mode
+        θ-gradient and the criterion; None when the module has neither.
+        """
+        module = self.module_
+        if not self._needs_score():
+            y_pred = module(Xi)
+            return {"loss": self.criterion_(y_pred, yi), "y_pred": y_pred}
+        n_theta = yi.shape[1] - 3
+        if hasattr(module, "loss_with_theta_grad"):
+            fused = module.loss_with_theta_grad(
+                Xi, n_theta, partial(self.criterion_.value_and_grad, packed=yi)
+            )
+            if fused is not None:
+                return {"loss": fused[0], "y_pred": fused[1]}
+        if not hasattr(module, "forward_with_theta_grad"):
+            return None
+        out = module.forward_with_theta_grad(Xi, n_theta)
+        if out is None:
+            return None
+        y_pred, score_hat = out
+        return {"loss": self.criterion_(y_pred, yi, score_hat), "y_pred": y_pred}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device)
