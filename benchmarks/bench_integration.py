@@ -237,16 +237,21 @@ def run(tasks, budgets, seed, methods, params=None):
     return results
 
 
-def ratios(results):
-    """Per task and budget: skhep_ml's relative error over the best peer's."""
-    out = []
-    keys = sorted({(r["task"], r["budget"]) for r in results.values()})
-    for task, budget in keys:
+def _by_pair(results):
+    """``(task, budget, {method: row})`` for every task/budget pair, sorted."""
+    for task, budget in sorted({(r["task"], r["budget"]) for r in results.values()}):
         rs = {
             r["method"]: r
             for r in results.values()
             if r["task"] == task and r["budget"] == budget
         }
+        yield task, budget, rs
+
+
+def ratios(results):
+    """Per task and budget: skhep_ml's relative error over the best peer's."""
+    out = []
+    for task, budget, rs in _by_pair(results):
         ours = [m for m in rs if m.startswith("skhep_ml")]
         peers = [m for m in rs if m in ("vegas", "madnis")]
         if not ours or not peers:
@@ -300,12 +305,7 @@ def _goal_summary(results, ratio_rows):
 def _all_goals_met(results):
     """Task/budget pairs where one skhep_ml run meets all three ratio goals."""
     met = 0
-    for task, budget in sorted({(r["task"], r["budget"]) for r in results.values()}):
-        rs = {
-            r["method"]: r
-            for r in results.values()
-            if r["task"] == task and r["budget"] == budget
-        }
+    for _, _, rs in _by_pair(results):
         if "madnis" not in rs or "vegas" not in rs:
             continue
         best_error = min(rs[m]["rel_error"] for m in ("vegas", "madnis"))

@@ -39,8 +39,9 @@ class FlowLogProb(nn.Module):
 
     This is the module skorch trains (its output goes to the criterion); the
     flow itself is ``.flow``. Parameters are those of :class:`~skhep_ml.nn.Flow`,
-    plus ``gmm``: a fitted ``sklearn.mixture.GaussianMixture`` that becomes the
-    flow's learnable latent (:class:`~skhep_ml.nn.flows.GaussianMixtureBase`).
+    plus ``gmm``: a fitted ``sklearn.mixture.GaussianMixture`` (or a list of them,
+    averaged) that becomes the flow's learnable latent
+    (:class:`~skhep_ml.nn.flows.GaussianMixtureBase`).
     """
 
     def __init__(self, n_features, gmm=None, **flow_params):
@@ -175,40 +176,6 @@ def _fit_gmm(
         else:
             gmm.precisions_ = prec_chol**2
     return gmm
-
-
-def _average_mixtures(gmms):
-    """One full-covariance GaussianMixture: the equal-weight average of ``gmms``.
-
-    The components of every mixture, each mixture's weights divided by their
-    number; ``score_samples`` is the log of the mean of their densities.
-    """
-    from sklearn.mixture import GaussianMixture
-
-    weights, means, covs, chols = [], [], [], []
-    for gmm in gmms:
-        k, d = gmm.means_.shape
-        cov, chol = gmm.covariances_, gmm.precisions_cholesky_
-        if gmm.covariance_type == "tied":
-            cov, chol = (np.broadcast_to(a, (k, d, d)) for a in (cov, chol))
-        elif gmm.covariance_type == "diag":
-            cov, chol = (np.stack([np.diag(r) for r in a]) for a in (cov, chol))
-        elif gmm.covariance_type == "spherical":
-            cov, chol = (a[:, None, None] * np.eye(d) for a in (cov, chol))
-        weights.append(gmm.weights_ / len(gmms))
-        means.append(gmm.means_)
-        covs.append(cov)
-        chols.append(chol)
-    out = GaussianMixture(sum(len(w) for w in weights), covariance_type="full")
-    out.weights_ = np.concatenate(weights)
-    out.means_ = np.concatenate(means)
-    out.covariances_ = np.concatenate(covs)
-    out.precisions_cholesky_ = np.concatenate(chols)
-    chol = out.precisions_cholesky_
-    out.precisions_ = chol @ np.swapaxes(chol, 1, 2)
-    out.converged_, out.n_iter_ = True, 0
-    out.n_features_in_ = out.means_.shape[1]
-    return out
 
 
 def _standardize(X, weight):
@@ -614,7 +581,8 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
                 )
                 for i in range(self.mixture_fits)
             ]
-            flow_params["gmm"] = fits[0] if len(fits) == 1 else _average_mixtures(fits)
+            # (several fits: GaussianMixtureBase.from_sklearn averages them)
+            flow_params["gmm"] = fits[0] if len(fits) == 1 else fits
         net_params = {}
         if self.base == "gmm" and self.base_lr is not None:
             net_params["optimizer__param_groups"] = [

@@ -392,31 +392,42 @@ class GaussianMixtureBase(nn.Module):
 
         Parameters
         ----------
-        gmm : sklearn.mixture.GaussianMixture
+        gmm : sklearn.mixture.GaussianMixture or sequence of them
             Fitted with ``covariance_type`` ``"full"``, ``"diag"``,
-            ``"spherical"`` or ``"tied"``.
+            ``"spherical"`` or ``"tied"``. A sequence gives their equal-weight
+            average: one mixture of all their components, each mixture's
+            weights divided by their number.
 
         Returns
         -------
         base : GaussianMixtureBase
             In float64 (cast it with ``.float()`` to train in float32); same
-            ``log_prob`` as ``gmm.score_samples`` up to round-off.
+            ``log_prob`` as ``gmm.score_samples`` (for a sequence, the log of the
+            mean of their densities) up to round-off.
         """
-        means = torch.as_tensor(gmm.means_, dtype=torch.float64)
+        gmms = list(gmm) if isinstance(gmm, (list, tuple)) else [gmm]
+        log_w, means, chols = [], [], []
+        for g in gmms:
+            mean = torch.as_tensor(g.means_, dtype=torch.float64)
+            k, d = mean.shape
+            pc = torch.as_tensor(g.precisions_cholesky_, dtype=torch.float64)
+            ctype = g.covariance_type
+            if ctype == "full":
+                chol = pc
+            elif ctype == "tied":
+                chol = pc.expand(k, d, d)
+            elif ctype == "diag":
+                chol = torch.diag_embed(pc)
+            else:  # spherical
+                chol = torch.diag_embed(pc[:, None].expand(k, d))
+            log_w.append(torch.log(torch.as_tensor(g.weights_)) - math.log(len(gmms)))
+            means.append(mean)
+            chols.append(chol)
+        means, chol = torch.cat(means), torch.cat(chols)
         k, d = means.shape
-        pc = torch.as_tensor(gmm.precisions_cholesky_, dtype=torch.float64)
-        ctype = gmm.covariance_type
-        if ctype == "full":
-            chol = pc
-        elif ctype == "tied":
-            chol = pc.expand(k, d, d)
-        elif ctype == "diag":
-            chol = torch.diag_embed(pc)
-        else:  # spherical
-            chol = torch.diag_embed(pc[:, None].expand(k, d))
         base = cls(d, k).double()
         with torch.no_grad():
-            base.logits.copy_(torch.log(torch.as_tensor(gmm.weights_)))
+            base.logits.copy_(torch.cat(log_w))
             base.means.copy_(means)
             base.log_diag.copy_(torch.log(torch.diagonal(chol, dim1=1, dim2=2)))
             base.off_diag.copy_(chol[:, base.rows, base.cols])

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -198,6 +199,25 @@ def _mixture_data(n=1500, seed=0):
     x = x @ torch.tensor([[1.0, 0.5, 0.0], [0.0, 2.0, 0.3], [0.0, 0.0, 0.5]]).double()
     x[: n // 2] += torch.tensor([3.0, -1.0, 2.0], dtype=torch.float64)
     return x.numpy()
+
+
+def test_gaussian_mixture_base_of_several_mixtures_is_their_average():
+    from scipy.special import logsumexp
+    from sklearn.mixture import GaussianMixture
+
+    from skhep_ml.nn.flows import GaussianMixtureBase
+
+    X = _mixture_data()
+    gms = [
+        GaussianMixture(k, covariance_type=ctype, random_state=0).fit(X)
+        for k, ctype in [(2, "full"), (3, "tied"), (4, "diag"), (1, "spherical")]
+    ]
+    base = GaussianMixtureBase.from_sklearn(gms)
+    assert base.n_components == 10
+    with torch.no_grad():
+        lp = base.log_prob(torch.as_tensor(X)).numpy()
+    expected = logsumexp([gm.score_samples(X) for gm in gms], axis=0) - np.log(4)
+    np.testing.assert_allclose(lp, expected, atol=1e-10, rtol=0)
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "tied", "spherical"])
