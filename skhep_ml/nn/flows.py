@@ -33,7 +33,13 @@ import torch
 from torch import nn
 
 from .mlp import make_mlp
-from .splines import rqs_tails, rqs_unit
+from .splines import (
+    rqs_from_knots,
+    rqs_knots,
+    rqs_tails,
+    rqs_tails_from_knots,
+    rqs_unit,
+)
 
 __all__ = [
     "AffineCoupling",
@@ -154,6 +160,16 @@ class _Coupling(nn.Module):
     def _elementwise(self, x, theta, inverse):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _elementwise_joint(self, x, theta_marginal, theta_cond):
+        """Forward map of ``[conditioning | transformed]`` features in one call.
+
+        ``theta_marginal`` (1, n_cond, n_params) is shared by every row,
+        ``theta_cond`` (n, n_trans, n_params) is per row.
+        """
+        n = x.shape[0]
+        theta = torch.cat([theta_marginal.expand(n, -1, -1), theta_cond], dim=1)
+        return self._elementwise(x, theta, False)
+
     def _transform(self, x, context, inverse):
         n = x.shape[0]
         if self.n_cond:
@@ -177,10 +193,10 @@ class _Coupling(nn.Module):
             lad = lad.sum(dim=1) + lad_cond.sum(dim=1)
         else:
             # one elementwise call for both groups
-            marginal = self.marginal.expand(n, -1).reshape(n, self.n_cond, -1)
-            theta = torch.cat([marginal, self._theta(x_cond, ctx, n)], dim=1)
-            y, lad = self._elementwise(
-                torch.cat([x_cond, x_trans], dim=1), theta, False
+            y, lad = self._elementwise_joint(
+                torch.cat([x_cond, x_trans], dim=1),
+                self.marginal.reshape(1, self.n_cond, -1),
+                self._theta(x_cond, ctx, n),
             )
             lad = lad.sum(dim=1)
         return y.index_select(1, self.inv_order), lad
@@ -245,12 +261,30 @@ class RQSCoupling(_Coupling):
         self.domain = domain
         self.tail_bound = float(tail_bound)
 
-    def _elementwise(self, x, theta, inverse):
+    def _split(self, theta):
         k = self.bins
-        w, h, d = theta[..., :k], theta[..., k : 2 * k], theta[..., 2 * k :]
+        return theta[..., :k], theta[..., k : 2 * k], theta[..., 2 * k :]
+
+    def _elementwise(self, x, theta, inverse):
+        w, h, d = self._split(theta)
         if self.domain == "unit":
             return rqs_unit(x, w, h, d, inverse=inverse)
         return rqs_tails(x, w, h, d, inverse=inverse, tail_bound=self.tail_bound)
+
+    def _elementwise_joint(self, x, theta_marginal, theta_cond):
+        # the marginal maps' knots once (not once per row), then one evaluation
+        n = x.shape[0]
+        bound = 1.0 if self.domain == "unit" else self.tail_bound
+        low = 0.0 if self.domain == "unit" else -bound
+        parts = []
+        for theta in (theta_marginal, theta_cond):
+            w, h, d = self._split(theta)
+            parts.append((*rqs_knots(w, h, low=low, high=bound), d))
+        joined = [torch.cat([m.expand(n, -1, -1), c], dim=1) for m, c in zip(*parts)]
+        knots, derivs = tuple(joined[:4]), joined[4]
+        if self.domain == "unit":
+            return rqs_from_knots(x, knots, derivs, low=0.0, high=1.0)
+        return rqs_tails_from_knots(x, knots, derivs, tail_bound=bound)
 
 
 class AffineCoupling(_Coupling):

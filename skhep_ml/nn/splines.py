@@ -20,7 +20,10 @@ __all__ = [
     "MIN_BIN_WIDTH",
     "MIN_DERIVATIVE",
     "rqs",
+    "rqs_from_knots",
+    "rqs_knots",
     "rqs_tails",
+    "rqs_tails_from_knots",
     "rqs_unit",
 ]
 
@@ -101,8 +104,47 @@ def rqs(
     logabsdet : Tensor of shape (...)
         ``log |d outputs / d inputs|``.
     """
+    knots = rqs_knots(unnormalized_widths, unnormalized_heights, low=low, high=high)
+    return rqs_from_knots(
+        inputs, knots, unnormalized_derivatives, inverse=inverse, low=low, high=high
+    )
+
+
+def rqs_knots(
+    unnormalized_widths: torch.Tensor,
+    unnormalized_heights: torch.Tensor,
+    *,
+    low: float = 0.0,
+    high: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Knots of splines on ``[low, high]`` from their width and height logits.
+
+    Splitting the knots from :func:`rqs_from_knots` lets splines whose
+    parameters are shared by every row (the marginal maps of a coupling
+    block) compute their knots once and join the per-row ones.
+
+    Returns
+    -------
+    inner_w, cumwidths, inner_h, cumheights : Tensor
+        Inner knots ``(..., K - 1)`` and all knots ``(..., K + 1)`` of the
+        inputs (widths) and outputs (heights).
+    """
     inner_w, cumwidths = _knots(unnormalized_widths, low, high, MIN_BIN_WIDTH)
     inner_h, cumheights = _knots(unnormalized_heights, low, high, MIN_BIN_HEIGHT)
+    return inner_w, cumwidths, inner_h, cumheights
+
+
+def rqs_from_knots(
+    inputs: torch.Tensor,
+    knots: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    unnormalized_derivatives: torch.Tensor,
+    *,
+    inverse: bool = False,
+    low: float = 0.0,
+    high: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`rqs` with the knots from :func:`rqs_knots`."""
+    inner_w, cumwidths, inner_h, cumheights = knots
     if cumwidths.shape[:-1] != inputs.shape:
         # parameters shared across rows (broadcast): knots computed once
         shape = inputs.shape
@@ -199,17 +241,32 @@ def rqs_tails(
     -------
     outputs, logabsdet : Tensor of shape (...)
     """
+    knots = rqs_knots(
+        unnormalized_widths, unnormalized_heights, low=-tail_bound, high=tail_bound
+    )
+    return rqs_tails_from_knots(
+        inputs,
+        knots,
+        unnormalized_derivatives,
+        inverse=inverse,
+        tail_bound=tail_bound,
+    )
+
+
+def rqs_tails_from_knots(
+    inputs,
+    knots,
+    unnormalized_derivatives,
+    *,
+    inverse: bool = False,
+    tail_bound: float = 5.0,
+):
+    """:func:`rqs_tails` with the knots from :func:`rqs_knots` (on ``±tail_bound``)."""
     # zero logits: slope exactly 1 at the boundaries, matching the identity tails
     derivs = F.pad(unnormalized_derivatives, (1, 1), value=0.0)
     inside = (inputs >= -tail_bound) & (inputs <= tail_bound)
-    out, lad = rqs(
-        inputs,
-        unnormalized_widths,
-        unnormalized_heights,
-        derivs,
-        inverse=inverse,
-        low=-tail_bound,
-        high=tail_bound,
+    out, lad = rqs_from_knots(
+        inputs, knots, derivs, inverse=inverse, low=-tail_bound, high=tail_bound
     )
     outputs = torch.where(inside, out, inputs)
     logabsdet = torch.where(inside, lad, torch.zeros_like(lad))
