@@ -483,7 +483,9 @@ class TorchEstimatorMixin:
     def _init_fit(self):
         """Validate parameters; return ``(rng, device)`` for this fit."""
         self._validate_params()
-        check_hidden_layer_sizes(getattr(self, "hidden_layer_sizes", (1,)))
+        sizes = getattr(self, "hidden_layer_sizes", None)
+        if sizes is not None:  # None: a default chosen by the estimator
+            check_hidden_layer_sizes(sizes)
         rng = check_random_state(self.random_state)
         return rng, resolve_device(self.device)
 

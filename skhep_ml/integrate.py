@@ -55,6 +55,31 @@ __all__ = [
 
 _LOG_TINY = -700.0
 
+#: defaults of the parameters left at ``None``, by dimension. Up to three
+#: dimensions the final stratified integration dominates the error and the
+#: flow passes of the draw dominate the overhead: a narrow ReLU conditioner (a
+#: pass costs ~0.45 us per point against ~0.75 us with SiLU (32, 32)), few
+#: rounds and no buffer reuse. From four dimensions on the proposal's quality
+#: dominates: the wider SiLU conditioner, more rounds, every fresh point
+#: reused once, a larger learning rate. Measured in
+#: ``benchmarks/bench_integration.py``.
+_REGIME_DEFAULTS = {
+    "low": dict(
+        hidden_layer_sizes=(16, 16),
+        activation="relu",
+        buffer_reuse=0.0,
+        lr=1e-2,
+        rounds_per_sqrt_call=1.0 / 64.0,
+    ),
+    "high": dict(
+        hidden_layer_sizes=(32, 32),
+        activation="silu",
+        buffer_reuse=1.0,
+        lr=2e-2,
+        rounds_per_sqrt_call=1.0 / 16.0,
+    ),
+}
+
 
 def _latent(n, d, rng, stratify):
     """Uniform latent points; stratified in ``k^d`` cells when it pays.
@@ -158,10 +183,14 @@ class NeuralImportanceIntegrator(
         Coupling blocks per flow; ``None`` is ``max(2, ceil(log2(n_dims)))``.
     flow_bins : int, default=8
         Spline bins of each coupling.
-    hidden_layer_sizes : tuple of int, default=(32, 32)
-        Conditioner widths.
-    activation : str, default="silu"
-        Conditioner activation.
+    hidden_layer_sizes : tuple of int, default=None
+        Conditioner widths. ``None``: ``(16, 16)`` up to three dimensions,
+        ``(32, 32)`` from four on.
+    activation : str, default=None
+        Conditioner activation. ``None``: ``"relu"`` up to three dimensions
+        (up to three dimensions the flow passes of the final integration
+        dominate the overhead, and a ReLU pass costs ~0.45 µs per point
+        against ~0.75 µs for SiLU), ``"silu"`` from four on.
     loss : {"auto", "variance", "kl"}, default="auto"
         Training objective (see :func:`skhep_ml.losses.variance_loss` and
         :func:`skhep_ml.losses.kl_loss`). ``"auto"``: the variance loss up to
@@ -169,21 +198,28 @@ class NeuralImportanceIntegrator(
         unweighting, directly), the KL loss from four on (its gradient grows
         as ``w log w``, not ``w²``, so it stays stable while the weights of a
         high-dimensional proposal are still heavy-tailed).
-    n_iter : int, default=50
+    n_iter : int, default=None
         Online training rounds (with an integrand); epochs over the buffer
-        without one.
+        without one. ``None``: ``sqrt(max_evaluations) / 64`` rounds up to
+        three dimensions and ``sqrt(max_evaluations) / 16`` from four on
+        (5 and 20 at 1e5 calls), between 1 and 50; 50 without
+        ``max_evaluations``. With the calls per round also growing as
+        ``sqrt(N)``, the fixed cost of a round (a draw and its gradient
+        steps) stays a small share of the overhead at small budgets.
     n_samples_per_iter : int, default=None
         Fresh integrand calls per round. ``None``: 20 % of ``max_evaluations``
         (30 % from four dimensions on, see ``max_evaluations``) spread over
-        the ``n_iter`` rounds (at least 64), so the training compute grows
+        the rounds (at least 64), so the training compute grows
         with the call budget; 1000 without ``max_evaluations``.
     buffer_size : int, default=None
         Capacity of the buffer of evaluated points; ``None`` is
         ``10 *`` the calls per round.
-    buffer_reuse : float, default=4.0
+    buffer_reuse : float, default=None
         Each round also trains on ``buffer_reuse`` times its fresh calls in
         points drawn from the buffer (importance-weighted by their stored
-        densities).
+        densities). ``None``: 0 up to three dimensions, 1 from four on. Raise
+        it when integrand calls are expensive: a reused point costs a training
+        pass, not a call.
     n_integration_samples : int, default=10000
         Calls of the final integration when ``max_evaluations`` is ``None``.
     stratified : bool, default=True
@@ -197,10 +233,13 @@ class NeuralImportanceIntegrator(
         Epochs per training round.
     batch_size : int, default=None
         Mini-batch size. ``None``: a third of a round's training points
-        (three gradient steps per round), between 256 and 4096; 1024 when
-        learning from an evaluated buffer.
-    lr : float, default=1e-2
-        Adam learning rate (cosine-decayed over the rounds).
+        (three gradient steps per round), between 256 and 1024 (larger rounds
+        take more steps, not larger batches: the number of steps, not the
+        points per step, sets how well a thin structure such as the ring is
+        learnt); 1024 when learning from an evaluated buffer.
+    lr : float, default=None
+        Adam learning rate (cosine-decayed over the rounds). ``None``: 1e-2 up
+        to three dimensions, 2e-2 from four on.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
     callbacks : list, default=None
@@ -259,10 +298,15 @@ class NeuralImportanceIntegrator(
     with stratification). The proposal is trained and evaluated in float32
     (sampling, densities and weights agree to ~1e-6 relative, far below the
     statistical errors); integrand values and estimates are float64. The
-    training compute is set by ``n_iter`` rounds of ``(1 + buffer_reuse)``
-    times the round's calls in ``batch_size`` steps: with the defaults 150
-    gradient steps (more once a batch would exceed 4096 points), of larger
-    batches as the budget grows. The variance loss minimises
+    training compute is set by the rounds times ``(1 + buffer_reuse)`` times
+    the round's calls, in steps of ``batch_size`` points: with the defaults
+    and 1e5 calls 20 steps up to three dimensions and 60 from four on, with
+    1e6 calls about 200 and 400. The defaults left at ``None`` follow two
+    regimes, measured in ``benchmarks/bench_integration.py``: up to three
+    dimensions the final stratified integration dominates the error and its
+    flow passes the overhead, so the conditioner is narrow and the training
+    short; from four dimensions on the proposal's quality dominates. The
+    variance loss minimises
     ``Var_g[f/g] / I²`` estimated on buffered points with
     ``q_test / q_sample`` importance ratios.
 
@@ -321,15 +365,21 @@ class NeuralImportanceIntegrator(
         "defensive_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "n_transforms": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "flow_bins": [Interval(numbers.Integral, 2, None, closed="left")],
-        "activation": [str],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(numbers.Integral, 1, None, closed="left"),
+            None,
+        ],
+        "activation": [str, None],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "loss": [StrOptions({"auto", "variance", "kl"})],
-        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "n_samples_per_iter": [
             Interval(numbers.Integral, 2, None, closed="left"),
             None,
         ],
         "buffer_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "buffer_reuse": [Interval(numbers.Real, 0, None, closed="left")],
+        "buffer_reuse": [Interval(numbers.Real, 0, None, closed="left"), None],
         "n_integration_samples": [Interval(numbers.Integral, 4, None, closed="left")],
         "stratified": ["boolean"],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
@@ -358,18 +408,18 @@ class NeuralImportanceIntegrator(
         defensive_fraction=0.05,
         n_transforms=None,
         flow_bins=8,
-        hidden_layer_sizes=(32, 32),
-        activation="silu",
+        hidden_layer_sizes=None,
+        activation=None,
         loss="auto",
-        n_iter=50,
+        n_iter=None,
         n_samples_per_iter=None,
         buffer_size=None,
-        buffer_reuse=4.0,
+        buffer_reuse=None,
         n_integration_samples=10000,
         stratified=True,
         max_epochs=1,
         batch_size=None,
-        lr=1e-2,
+        lr=None,
         device="cpu",
         callbacks=None,
         verbose=0,
@@ -442,8 +492,10 @@ class NeuralImportanceIntegrator(
         return dict(
             n_transforms=n_transforms,
             bins=self.flow_bins,
-            hidden_layer_sizes=check_hidden_layer_sizes(self.hidden_layer_sizes),
-            activation=self.activation,
+            hidden_layer_sizes=check_hidden_layer_sizes(
+                self._setting("hidden_layer_sizes")
+            ),
+            activation=self._setting("activation"),
         )
 
     def _make_net(self, grids, mappings, seed, device):
@@ -456,6 +508,7 @@ class NeuralImportanceIntegrator(
             device=device,
             n_samples=batch_size,
             batch_size=batch_size,
+            lr=self._setting("lr"),
             module__n_dims=self.n_features_in_,
             module__grids=grids,
             module__mappings=mappings,
@@ -540,15 +593,38 @@ class NeuralImportanceIntegrator(
             stratum_weight=np.concatenate(sweights),
         )
         log_prior = self._log_prior(u)
-        out["log_alpha"] = self._log_alpha_of_channel(u, ch, log_prior)
+        flow_prior = module.flow_prior and self.n_channels_ > 1
+        log_q = None
+        if flow_prior or (mixture_density and self.n_channels_ > 1):
+            log_q = self._channel_log_probs(u, ch, out["log_g"])
+        out["log_alpha"] = self._log_alpha_of_channel(
+            u, ch, log_prior, log_q if flow_prior else None
+        )
         out["log_prior"] = log_prior
         if mixture_density:
             if self.n_channels_ == 1:
                 out["log_q_sample"] = out["log_g"]
             else:
-                lq = self._forward_np(lambda m, xb: m.log_probs(xb), u)
-                out["log_q_sample"] = _logsumexp(lq + np.log(self.channel_fractions_))
+                out["log_q_sample"] = _logsumexp(
+                    log_q + np.log(self.channel_fractions_)
+                )
         return out
+
+    def _channel_log_probs(self, u, ch, log_g):
+        """``(n, n_channels)`` log densities of every channel at drawn points.
+
+        A point's own channel's density is its ``log_g`` from the draw, so only
+        the other channels are evaluated (one flow pass per point fewer).
+        """
+        lq = np.empty((len(u), self.n_channels_))
+        for j in range(self.n_channels_):
+            own = ch == j
+            lq[own, j] = log_g[own]
+            if not own.all():
+                lq[~own, j] = self._forward_np(
+                    lambda m, xb, j=j: m.channels[j].log_prob(xb), u[~own]
+                )
+        return lq
 
     def _forward_np(self, fn, X, module=None):
         """``fn(module, xb)`` on batches of ``X`` under ``inference_mode``; numpy out.
@@ -576,17 +652,27 @@ class NeuralImportanceIntegrator(
         results = tuple(np.concatenate(parts) for parts in zip(*chunks))
         return results if len(results) > 1 else results[0]
 
-    def _log_alpha_of_channel(self, u, ch, log_prior=None):
-        """log channel weight ``α_ch(u)`` of each point's own channel (0 if one)."""
+    def _log_alpha_of_channel(self, u, ch, log_prior=None, log_q=None):
+        """log channel weight ``α_ch(u)`` of each point's own channel (0 if one).
+
+        ``log_q``: the channels' log densities at ``u`` when already known
+        (see :meth:`_channel_log_probs`; used by identical channels).
+        """
         if self.n_channels_ == 1:
             return np.zeros(len(u))
         if log_prior is None:
             log_prior = self._log_prior(u)
-        d = self.n_features_in_
-        la = self._forward_np(
-            lambda m, xb: m.log_alpha(xb[:, :d], xb[:, d:]),
-            np.hstack([u, log_prior]),
-        )
+        d, C = self.n_features_in_, self.n_channels_
+        if log_q is None:
+            la = self._forward_np(
+                lambda m, xb: m.log_alpha(xb[:, :d], xb[:, d:]),
+                np.hstack([u, log_prior]),
+            )
+        else:
+            la = self._forward_np(
+                lambda m, xb: m.log_alpha(xb[:, :d], xb[:, d : d + C], xb[:, d + C :]),
+                np.hstack([u, log_prior, log_q]),
+            )
         return la[np.arange(len(u)), ch]
 
     def _from_latent_parts(self, i, parts):
@@ -703,7 +789,7 @@ class NeuralImportanceIntegrator(
         scale = f.mean() if f.mean() > 0 else 1.0
         Xp = np.hstack([u, self._log_prior(u)])
         Y = np.column_stack([f / scale, np.zeros(len(u))])
-        self.net_.set_params(max_epochs=self.n_iter * self.max_epochs)
+        self.net_.set_params(max_epochs=self._rounds() * self.max_epochs)
         self._train_net(Xp, Y, seed=derive_seed(rng), partial=True)
         self.buffer_X_, self.buffer_y_ = X, y
         n = len(f)
@@ -739,8 +825,8 @@ class NeuralImportanceIntegrator(
         if self.integrand is None:
             return 1024
         per = self._plan()[3] if hasattr(self, "n_channels_") else self._per_round()
-        points = (1.0 + self.buffer_reuse) * per
-        return int(min(4096, max(256, math.ceil(points / 3))))
+        points = (1.0 + self._setting("buffer_reuse")) * per
+        return int(min(1024, max(256, math.ceil(points / 3))))
 
     def _per_round(self):
         """Fresh integrand calls per training round (``n_samples_per_iter``).
@@ -754,7 +840,7 @@ class NeuralImportanceIntegrator(
         if self.max_evaluations is None:
             return 1000
         share = self._shares()[1]
-        return max(64, int(share * self.max_evaluations) // self.n_iter)
+        return max(64, int(share * self.max_evaluations) // self._rounds())
 
     def _loss(self):
         """The training objective (``"auto"``: KL from four dimensions on)."""
@@ -769,6 +855,35 @@ class NeuralImportanceIntegrator(
         if d is None and self.bounds is not None:
             d = len(np.asarray(self.bounds).reshape(-1, 2))
         return d or getattr(self.integrand, "n_features", None)
+
+    def _regime(self):
+        """Defaults of the dimension (see ``_REGIME_DEFAULTS``): up to 3-d, or above."""
+        d = self._dims()
+        return _REGIME_DEFAULTS["low" if d is not None and d <= 3 else "high"]
+
+    def _setting(self, name):
+        """A parameter, or its default for the dimension when left at ``None``."""
+        value = getattr(self, name)
+        return self._regime()[name] if value is None else value
+
+    def _rounds(self):
+        """Online training rounds: ``n_iter``, or ``c_d * sqrt(max_evaluations)``.
+
+        ``None``: ``sqrt(N) / 64`` rounds up to three dimensions and
+        ``sqrt(N) / 16`` from four on (5 and 20 at 1e5 calls), between 1
+        and 50; 50 without ``max_evaluations``. Both the rounds and the calls
+        per round then grow as ``sqrt(N)``, so the fixed cost of a round (a
+        draw, its gradient steps) stays a small share of the overhead at
+        small budgets while the training compute keeps its share of the calls.
+        """
+        if self.n_iter is not None:
+            return int(self.n_iter)
+        if self.max_evaluations is None:
+            return 50
+        rounds = self._regime()["rounds_per_sqrt_call"] * math.sqrt(
+            self.max_evaluations
+        )
+        return int(min(50, max(1, round(rounds))))
 
     def _shares(self):
         """Budget shares ``(VEGAS, training rounds, training cap)``.
@@ -798,7 +913,7 @@ class NeuralImportanceIntegrator(
             v_per = int(self._shares()[0] * self.max_evaluations) // self.vegas_iter
         v_per = max(v_per, 2 * C) if self.vegas_init else 0
         v_iter = self.vegas_iter if self.vegas_init else 0
-        rounds, per = self.n_iter, self._per_round()
+        rounds, per = self._rounds(), self._per_round()
         final = self.n_integration_samples
         N = self.max_evaluations
         if N is None:
@@ -950,8 +1065,9 @@ class NeuralImportanceIntegrator(
 
         # ---- online training rounds
         for r in range(rounds):
-            lr = self.lr * 0.5 * (1.0 + math.cos(math.pi * r / max(rounds, 1)))
-            self.net_.set_params(lr=max(lr, 0.02 * self.lr))
+            lr0 = self._setting("lr")
+            lr = lr0 * 0.5 * (1.0 + math.cos(math.pi * r / max(rounds, 1)))
+            self.net_.set_params(lr=max(lr, 0.02 * lr0))
             draw = self._draw(per, rng, stratify=False, mixture_density=True)
             f = evaluate(draw["u"])
             self._append_buffer(draw["u"], f / math.exp(self._log_volume))
@@ -1012,7 +1128,7 @@ class NeuralImportanceIntegrator(
             self._buffer = [new_X, new_Y]
             return new_X, new_Y
         n_old = len(old[0])
-        k = min(n_old, int(round(self.buffer_reuse * per)))
+        k = min(n_old, int(round(self._setting("buffer_reuse") * per)))
         pick = rng.choice(n_old, size=k, replace=False) if k else np.empty(0, int)
         train_X = np.concatenate([new_X, old[0][pick]])
         train_Y = np.concatenate([new_Y, old[1][pick]])
