@@ -31,7 +31,7 @@ class FinalIntegrationMixin:
     """``_integrate(n, rng)`` for the integrator (needs its sampling helpers).
 
     Uses ``_draw``, ``_evaluate``, ``_weights``, ``_from_latent_parts``,
-    ``_log_alpha_of_channel``, ``_channel_log_probs``, ``_module`` and the fitted
+    ``_log_alpha_of_channel``, ``_module`` and the fitted
     ``channel_fractions_``, ``n_channels_``, ``n_features_in_`` and
     ``stratified`` of the estimator it is mixed into.
     """
@@ -125,10 +125,7 @@ class FinalIntegrationMixin:
         u = np.concatenate(us)
         ch = np.concatenate(chs)
         draw = dict(u=u, ch=ch, log_g=np.concatenate(logg), cell=np.concatenate(cells))
-        log_q = None
-        if self.n_channels_ > 1 and self._module().flow_prior:
-            log_q = self._channel_log_probs(u, ch, draw["log_g"])
-        draw["log_alpha"] = self._log_alpha_of_channel(u, ch, log_q=log_q)
+        draw["log_alpha"] = self._log_alpha_of_channel(u, ch, log_g=draw["log_g"])
         return draw
 
     def _integrate_adaptive(self, n, plan, rng):

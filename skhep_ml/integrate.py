@@ -365,13 +365,12 @@ class NeuralImportanceIntegrator(
         "defensive_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "n_transforms": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "flow_bins": [Interval(numbers.Integral, 2, None, closed="left")],
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(numbers.Integral, 1, None, closed="left"),
-            None,
-        ],
+        # None: the default of the dimension (see _REGIME_DEFAULTS)
+        **{
+            k: [*NET_PARAMETER_CONSTRAINTS[k], None]
+            for k in ("hidden_layer_sizes", "lr", "batch_size")
+        },
         "activation": [str, None],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "loss": [StrOptions({"auto", "variance", "kl"})],
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "n_samples_per_iter": [
@@ -382,7 +381,6 @@ class NeuralImportanceIntegrator(
         "buffer_reuse": [Interval(numbers.Real, 0, None, closed="left"), None],
         "n_integration_samples": [Interval(numbers.Integral, 4, None, closed="left")],
         "stratified": ["boolean"],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
     }
 
     # fixed choices read by TorchEstimatorMixin (the online loop schedules lr)
@@ -593,12 +591,11 @@ class NeuralImportanceIntegrator(
             stratum_weight=np.concatenate(sweights),
         )
         log_prior = self._log_prior(u)
-        flow_prior = module.flow_prior and self.n_channels_ > 1
         log_q = None
-        if flow_prior or (mixture_density and self.n_channels_ > 1):
+        if mixture_density and self.n_channels_ > 1:
             log_q = self._channel_log_probs(u, ch, out["log_g"])
         out["log_alpha"] = self._log_alpha_of_channel(
-            u, ch, log_prior, log_q if flow_prior else None
+            u, ch, log_prior, log_q=log_q, log_g=out["log_g"]
         )
         out["log_prior"] = log_prior
         if mixture_density:
@@ -652,17 +649,22 @@ class NeuralImportanceIntegrator(
         results = tuple(np.concatenate(parts) for parts in zip(*chunks))
         return results if len(results) > 1 else results[0]
 
-    def _log_alpha_of_channel(self, u, ch, log_prior=None, log_q=None):
+    def _log_alpha_of_channel(self, u, ch, log_prior=None, log_q=None, log_g=None):
         """log channel weight ``α_ch(u)`` of each point's own channel (0 if one).
 
-        ``log_q``: the channels' log densities at ``u`` when already known
-        (see :meth:`_channel_log_probs`; used by identical channels).
+        Identical channels weigh by the channels' densities: ``log_q`` when
+        already known, else from the points' own densities ``log_g`` (see
+        :meth:`_channel_log_probs`), else evaluated here.
         """
         if self.n_channels_ == 1:
             return np.zeros(len(u))
         if log_prior is None:
             log_prior = self._log_prior(u)
         d, C = self.n_features_in_, self.n_channels_
+        if not self._module().flow_prior:
+            log_q = None  # not used by the channel weights
+        elif log_q is None and log_g is not None:
+            log_q = self._channel_log_probs(u, ch, log_g)
         if log_q is None:
             la = self._forward_np(
                 lambda m, xb: m.log_alpha(xb[:, :d], xb[:, d:]),
@@ -1064,8 +1066,8 @@ class NeuralImportanceIntegrator(
             self._vegas_records = records
 
         # ---- online training rounds
+        lr0 = self._setting("lr")
         for r in range(rounds):
-            lr0 = self._setting("lr")
             lr = lr0 * 0.5 * (1.0 + math.cos(math.pi * r / max(rounds, 1)))
             self.net_.set_params(lr=max(lr, 0.02 * lr0))
             draw = self._draw(per, rng, stratify=False, mixture_density=True)

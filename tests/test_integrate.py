@@ -168,30 +168,33 @@ def test_rounds_grow_as_the_square_root_of_the_budget():
     assert _fit(Camel(2), budget=40_000, n_iter=None).n_iter_ == 3
 
 
+def _check_schedule(est, width, act, reuse, lr):
+    # the conditioner built, the batch of (1 + reuse) x the round's calls over
+    # three steps, and the last round's cosine-decayed learning rate
+    net = est.net_.module_.channels[0].flow.blocks[0].conditioner
+    assert net[0].out_features == width and isinstance(net[1], act)
+    rounds, per = est._plan()[2:4]
+    assert est.net_.batch_size == max(256, math.ceil((1 + reuse) * per / 3))
+    last = lr * 0.5 * (1.0 + math.cos(math.pi * (rounds - 1) / rounds))
+    assert est.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(last)
+
+
 def test_network_and_schedule_defaults_depend_on_the_dimension():
-    low = _fit(Camel(2), budget=5_000, hidden_layer_sizes=None)
-    high = _fit(Camel(4), budget=5_000, hidden_layer_sizes=None)
-    for est, width, act, reuse, lr in (
-        (low, 16, torch.nn.ReLU, 0.0, 1e-2),
-        (high, 32, torch.nn.SiLU, 1.0, 2e-2),
-    ):
-        net = est.net_.module_.channels[0].flow.blocks[0].conditioner
-        assert net[0].out_features == width and isinstance(net[1], act)
-        assert est._setting("buffer_reuse") == reuse
-        assert est._setting("lr") == lr
-        assert est.hidden_layer_sizes is None  # the parameter is left as given
+    # 1000 calls per round: the batch tells the reuse apart
+    kw = dict(budget=20_000, hidden_layer_sizes=None, n_samples_per_iter=1000)
+    low, high = _fit(Camel(2), **kw), _fit(Camel(4), **kw)
+    _check_schedule(low, 16, torch.nn.ReLU, 0.0, 1e-2)
+    _check_schedule(high, 32, torch.nn.SiLU, 1.0, 2e-2)
+    assert low.hidden_layer_sizes is None  # the parameter is left as given
     # explicit values win
     est = _fit(
         Camel(2),
-        budget=5_000,
-        hidden_layer_sizes=(8,),
+        **{**kw, "hidden_layer_sizes": (8,)},
         activation="tanh",
-        buffer_reuse=3.0,
+        buffer_reuse=1.5,
         lr=5e-3,
     )
-    net = est.net_.module_.channels[0].flow.blocks[0].conditioner
-    assert net[0].out_features == 8 and isinstance(net[1], torch.nn.Tanh)
-    assert est._setting("buffer_reuse") == 3.0 and est._setting("lr") == 5e-3
+    _check_schedule(est, 8, torch.nn.Tanh, 1.5, 5e-3)
 
 
 def test_grid_bins_depend_on_the_dimension():

@@ -33,13 +33,7 @@ import torch
 from torch import nn
 
 from .mlp import make_mlp
-from .splines import (
-    rqs_from_knots,
-    rqs_knots,
-    rqs_tails,
-    rqs_tails_from_knots,
-    rqs_unit,
-)
+from .splines import rqs_from_knots, rqs_knots, rqs_tails_from_knots
 
 __all__ = [
     "AffineCoupling",
@@ -265,26 +259,32 @@ class RQSCoupling(_Coupling):
         k = self.bins
         return theta[..., :k], theta[..., k : 2 * k], theta[..., 2 * k :]
 
-    def _elementwise(self, x, theta, inverse):
+    def _knots(self, theta):
+        """``(knots, derivative logits)`` of the splines with parameters ``theta``."""
         w, h, d = self._split(theta)
         if self.domain == "unit":
-            return rqs_unit(x, w, h, d, inverse=inverse)
-        return rqs_tails(x, w, h, d, inverse=inverse, tail_bound=self.tail_bound)
+            return rqs_knots(w, h, low=0.0, high=1.0), d
+        return rqs_knots(w, h, low=-self.tail_bound, high=self.tail_bound), d
+
+    def _evaluate(self, x, knots, derivs, inverse):
+        if self.domain == "unit":
+            return rqs_from_knots(x, knots, derivs, inverse=inverse)
+        return rqs_tails_from_knots(
+            x, knots, derivs, inverse=inverse, tail_bound=self.tail_bound
+        )
+
+    def _elementwise(self, x, theta, inverse):
+        return self._evaluate(x, *self._knots(theta), inverse)
 
     def _elementwise_joint(self, x, theta_marginal, theta_cond):
         # the marginal maps' knots once (not once per row), then one evaluation
         n = x.shape[0]
-        bound = 1.0 if self.domain == "unit" else self.tail_bound
-        low = 0.0 if self.domain == "unit" else -bound
-        parts = []
-        for theta in (theta_marginal, theta_cond):
-            w, h, d = self._split(theta)
-            parts.append((*rqs_knots(w, h, low=low, high=bound), d))
-        joined = [torch.cat([m.expand(n, -1, -1), c], dim=1) for m, c in zip(*parts)]
-        knots, derivs = tuple(joined[:4]), joined[4]
-        if self.domain == "unit":
-            return rqs_from_knots(x, knots, derivs, low=0.0, high=1.0)
-        return rqs_tails_from_knots(x, knots, derivs, tail_bound=bound)
+        (knots_m, d_m), (knots_c, d_c) = map(self._knots, (theta_marginal, theta_cond))
+        knots = tuple(
+            torch.cat([m.expand(n, -1, -1), c], dim=1) for m, c in zip(knots_m, knots_c)
+        )
+        derivs = torch.cat([d_m.expand(n, -1, -1), d_c], dim=1)
+        return self._evaluate(x, knots, derivs, False)
 
 
 class AffineCoupling(_Coupling):
