@@ -288,8 +288,41 @@ class Proposal(nn.Module):
         """``(n, n_channels)`` log densities of every channel."""
         return torch.stack([ch.log_prob(x) for ch in self.channels], dim=-1)
 
+    def own_log_probs(self, x, ch):
+        """``(n, n_channels)`` log densities for training on own samples.
+
+        Row ``r`` drawn from channel ``ch[r]`` gets that channel's density with
+        gradient; the other channels' densities (used only by the channel
+        weights of ``flow_prior``, detached there) are evaluated without
+        gradient, or left at 0 when not used. A row then costs one backward
+        pass through one flow instead of one through every flow.
+        """
+        cols = []
+        for j, channel in enumerate(self.channels):
+            own = ch == j
+            col = x.new_zeros(len(x))
+            rows = own.nonzero().squeeze(1)
+            if len(rows):
+                col = col.index_put((rows,), channel.log_prob(x[rows]))
+            rows = (~own).nonzero().squeeze(1)
+            if self.flow_prior and len(rows):
+                with torch.no_grad():
+                    other = channel.log_prob(x[rows])
+                col = col.index_put((rows,), other)
+            cols.append(col)
+        return torch.stack(cols, dim=-1)
+
     def forward(self, X):
-        x = X[:, : self.n_dims]
-        log_prior = X[:, self.n_dims :]
-        log_q = self.log_probs(x)
+        """``(log g_i(x), log α_i(x))`` at ``X = [x, log prior weights]``.
+
+        With one more column, the channel each row was drawn from, the
+        densities are those of :meth:`own_log_probs`.
+        """
+        d, C = self.n_dims, self.n_channels
+        x = X[:, :d]
+        log_prior = X[:, d : d + C]
+        if X.shape[1] > d + C:
+            log_q = self.own_log_probs(x, X[:, d + C].long())
+        else:
+            log_q = self.log_probs(x)
         return log_q, self.log_alpha(x, log_prior, log_q)

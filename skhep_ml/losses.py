@@ -184,12 +184,19 @@ def kl_loss(
     return (w / integral * (log_p - torch.log(q_test.clamp_min(_TINY)))).mean()
 
 
-def _channel_columns(f, q_test, alpha):
+def _channel_columns(f, q_test, alpha, own):
+    """``(α_i f, g_i, own)`` columns; ``own``: 1 where a row serves channel i."""
     if q_test.ndim == 1:
         q_test = q_test[:, None]
     if alpha is None:
         alpha = torch.ones_like(q_test)
-    return f[:, None] * alpha, q_test
+    fa = f[:, None] * alpha
+    return (fa, q_test, own) if own is None else (fa * own, q_test, own)
+
+
+def _total(f, w, q_sample, own):
+    """The integral ``I = Σ_i I_i`` from the points (``w = α_i f / q_sample``)."""
+    return (f / q_sample).mean() if own is None else w.sum(1).mean()
 
 
 def multichannel_variance_loss(
@@ -197,6 +204,7 @@ def multichannel_variance_loss(
     q_test: torch.Tensor,
     alpha: torch.Tensor | None = None,
     q_sample: torch.Tensor | None = None,
+    own: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Stratified multi-channel variance ``(Σ_i σ_i)^2 / I^2``.
 
@@ -214,20 +222,28 @@ def multichannel_variance_loss(
     alpha : Tensor of shape (n, n_channels), default=None
         Channel weights (rows sum to 1, with gradient); ``None`` means 1.
     q_sample : Tensor of shape (n,), default=None
-        Density the points were drawn from.
+        Density the points were drawn from: the mixture of the channels, or
+        with ``own`` the joint density ``p_c g_c(x)`` of the point and the
+        channel ``c`` it was drawn from (``p_c``: the channel's share).
+    own : Tensor of shape (n, n_channels), default=None
+        One-hot channel each point was drawn from: a point then serves only
+        its own channel (training on own samples, as MadNIS does), and the
+        other columns of ``q_test`` are ignored. ``None``: every point serves
+        every channel.
 
     Returns
     -------
     loss : Tensor, scalar
     """
-    fa, q_test = _channel_columns(f, q_test, alpha)
+    fa, q_test, own = _channel_columns(f, q_test, alpha, own)
     if q_sample is None:
         q_sample = q_test.detach().mean(1)
     q_sample = q_sample[:, None]
-    integrals = (fa / q_sample).mean(0)
-    ratio = q_test / q_sample
+    w = fa / q_sample
+    integrals = w.mean(0)
+    ratio = q_test / q_sample if own is None else own * q_test / q_sample
     var = ((fa / q_test.clamp_min(_TINY) - integrals) ** 2 * ratio).mean(0)
-    total = (f / q_sample[:, 0]).mean().detach()
+    total = _total(f, w, q_sample[:, 0], own).detach()
     return torch.sqrt(var + _TINY).sum().square() / total.square().clamp_min(_TINY)
 
 
@@ -236,6 +252,7 @@ def multichannel_kl_loss(
     q_test: torch.Tensor,
     alpha: torch.Tensor | None = None,
     q_sample: torch.Tensor | None = None,
+    own: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Multi-channel KL loss: ``Σ_i KL(α_i f / I_i || g_i)`` weighted by ``I_i / I``.
 
@@ -248,17 +265,21 @@ def multichannel_kl_loss(
     alpha : Tensor of shape (n, n_channels), default=None
         Channel weights; ``None`` means 1.
     q_sample : Tensor of shape (n,), default=None
-        Density the points were drawn from.
+        Density the points were drawn from (with ``own``, jointly with their
+        channel; see :func:`multichannel_variance_loss`).
+    own : Tensor of shape (n, n_channels), default=None
+        One-hot channel each point was drawn from, which it alone serves;
+        ``None``: every point serves every channel.
 
     Returns
     -------
     loss : Tensor, scalar
     """
-    fa, q_test = _channel_columns(f, q_test, alpha)
+    fa, q_test, _ = _channel_columns(f, q_test, alpha, own)
     if q_sample is None:
         q_sample = q_test.detach().mean(1)
     w = fa / q_sample[:, None]
-    total = (f / q_sample).mean().clamp_min(_TINY)
+    total = _total(f, w, q_sample, own).detach().clamp_min(_TINY)
     log_fa = torch.log(fa.clamp_min(_TINY))
     log_q = torch.log(q_test.clamp_min(_TINY))
     return (w / total * (log_fa - log_q)).mean(0).sum()
@@ -270,7 +291,10 @@ class ImportanceSamplingLoss(nn.Module):
     The module output is a tuple of ``(n, n_channels)`` tensors: the log
     densities of the channel proposals and the log channel weights. The target
     packs ``[f, log q_sample]`` (the integrand value and the log density the
-    point was drawn from), so skorch batches and shuffles them with the points.
+    point was drawn from), so skorch batches and shuffles them with the points;
+    a third column, the channel each point was drawn from, trains every
+    channel on its own points only (``log q_sample`` is then the joint density
+    of the point and its channel, see :func:`multichannel_variance_loss`).
 
     Parameters
     ----------
@@ -291,11 +315,16 @@ class ImportanceSamplingLoss(nn.Module):
         q_sample = torch.exp(log_q_sample - shift)
         q_test = torch.exp(log_q - shift)
         alpha = torch.exp(log_alpha)
+        own = None
+        if packed.shape[1] > 2:
+            own = F.one_hot(packed[:, 2].long(), log_q.shape[1]).to(log_q.dtype)
+            # other channels' columns are not evaluated: any finite value
+            q_test = torch.where(own > 0, q_test, q_sample[:, None])
         if self.loss == "variance":
             fn = multichannel_variance_loss
         else:
             fn = multichannel_kl_loss
-        return fn(f, q_test, alpha, q_sample)
+        return fn(f, q_test, alpha, q_sample, own)
 
 
 # ---------------------------------------------------------------------------

@@ -22,7 +22,9 @@ from skhep_ml.datasets import (
 )
 from skhep_ml.integrate import BreitWignerMapping, IntegrationResult, unweight
 from skhep_ml.losses import (
+    ImportanceSamplingLoss,
     kl_loss,
+    multichannel_kl_loss,
     multichannel_variance_loss,
     variance_loss,
 )
@@ -98,6 +100,40 @@ def test_losses_know_the_optimum():
     q_test = torch.stack([6 * x**3 / 1.5, 6 * x**2 * (1 - x) / 0.5], 1)
     loss = multichannel_variance_loss(f, q_test, alpha, q_uniform)
     assert loss.item() == pytest.approx(0.0, abs=1e-3)
+
+
+def test_multichannel_losses_on_own_samples_know_the_exact_values():
+    # f = 3x^2 split by alpha = (x, 1 - x) between g_1 = 1 and g_2 = 2x; half
+    # the points drawn from each channel, each serving its own channel only
+    torch.manual_seed(0)
+    n = 200_000
+    x = torch.cat([torch.rand(n), torch.rand(n).sqrt()]).double()
+    ch = torch.cat([torch.zeros(n), torch.ones(n)]).long()
+    own = torch.nn.functional.one_hot(ch, 2).double()
+    f = 3 * x**2
+    alpha = torch.stack([x, 1 - x], 1)
+    g = torch.stack([torch.ones_like(x), 2 * x], 1)
+    q_joint = 0.5 * g[torch.arange(2 * n), ch]
+    # the other channel's column is ignored
+    g_own = torch.where(own > 0, g, torch.full_like(g, 1e-30))
+    # sigma_1^2 = 9/7 - (3/4)^2, sigma_2^2 = 9/2 B(4, 3) - (1/4)^2, I = 1
+    exact = (math.sqrt(9 / 7 - 9 / 16) + math.sqrt(3 / 40 - 1 / 16)) ** 2
+    loss = multichannel_variance_loss(f, g_own, alpha, q_joint, own)
+    assert loss.item() == pytest.approx(exact, rel=0.02)
+    # KL: sum_i int alpha_i f log(alpha_i f / g_i) (I = 1)
+    t = np.linspace(0, 1, 200_001)[1:]
+    terms = [(3 * t**3, np.ones_like(t)), (3 * t**2 * (1 - t), 2 * t)]
+    kl = sum(
+        np.mean(np.where(a > 0, a * np.log(np.clip(a, 1e-300, None) / q), 0))
+        for a, q in terms
+    )
+    kl_own = multichannel_kl_loss(f, g_own, alpha, q_joint, own)
+    assert kl_own.item() == pytest.approx(kl, abs=0.01)
+    # the criterion reads the channel from a third target column
+    crit = ImportanceSamplingLoss("variance")
+    packed = torch.stack([f, q_joint.log(), ch.double()], 1)
+    out = (torch.where(own > 0, g, torch.zeros_like(g)).log(), alpha.log())
+    assert crit(out, packed).item() == pytest.approx(loss.item(), rel=1e-9)
 
 
 # ------------------------------------------------------- estimates vs truth
@@ -195,6 +231,17 @@ def test_network_and_schedule_defaults_depend_on_the_dimension():
         lr=5e-3,
     )
     _check_schedule(est, 8, torch.nn.Tanh, 1.5, 5e-3)
+
+
+def test_coupling_blocks_depend_on_the_dimension_and_channels():
+    def blocks(d, channels=None, n_transforms=None):
+        est = _fit(Camel(d), 5_000, channels=channels, n_transforms=n_transforms)
+        return [len(ch.flow.blocks) for ch in est.net_.module_.channels]
+
+    # ceil(log2(d)), at least two; one fewer with several channels
+    assert blocks(2) == [2] and blocks(8) == [3]
+    assert blocks(8, channels=2) == [2, 2] and blocks(3, channels=2) == [2, 2]
+    assert blocks(8, channels=2, n_transforms=4) == [4, 4]  # explicit wins
 
 
 def test_grid_bins_depend_on_the_dimension():
@@ -404,6 +451,18 @@ def test_multichannel_with_resonance_mappings():
     est = _fit(f, channels=maps)
     assert est.n_channels_ == 2
     assert abs(est.integral_ - f.integral) < 4 * est.integral_error_
+    # distinct mappings train every channel on its own points: the rows carry
+    # their channel, and q_sample is the joint density p_c g_c of point and channel
+    assert est._own_samples()
+    X, Y = est._buffer
+    ch = Y[:, 2].astype(int)
+    np.testing.assert_array_equal(X[:, -1], ch)
+    assert set(np.unique(ch)) == {0, 1}
+    u, last = X[-500:, :3], ch[-500:]
+    log_g = est._forward_np(lambda m, xb: m.log_probs(xb), u)
+    expected = log_g[np.arange(500), last] + np.log(est.channel_fractions_[last])
+    # the last round's points, drawn by the proposal before its last steps
+    assert np.median(np.abs(Y[-500:, 1] - expected)) < 0.5
 
     # prior channel weights (the two propagators) and a number of channels
     def prior(X):
@@ -426,6 +485,7 @@ def test_multichannel_with_resonance_mappings():
     # f / Σ_j g_j: at most a few times the mixture weight f / g_mix
     module = est.net_.module_
     assert module.flow_prior and not module.map_prior
+    assert not est._own_samples()  # identical channels learn from every point
     X = np.random.default_rng(0).uniform(size=(2_000, 2))
     Xt = torch.as_tensor(np.hstack([X, np.zeros((2_000, 2))]), dtype=torch.float32)
     with torch.no_grad():
@@ -447,6 +507,34 @@ def test_multichannel_with_resonance_mappings():
     np.testing.assert_allclose(draw["log_alpha"], la_full, rtol=0, atol=1e-4)
     q_mix = np.log(np.exp(full) @ est.channel_fractions_)
     np.testing.assert_allclose(draw["log_q_sample"], q_mix, rtol=0, atol=1e-4)
+
+
+def test_own_channel_densities_carry_the_gradient_of_the_own_flow_only():
+    est = _fit(Camel(2), channels=2)
+    module = est.net_.module_
+    x = torch.rand(64, 2, generator=torch.Generator().manual_seed(0))
+    ch = torch.arange(64) % 2
+    full = module.log_probs(x)
+    own = module.own_log_probs(x, ch)
+    # the same densities (flow_prior: all channels; the others detached)
+    torch.testing.assert_close(own, full.detach(), rtol=0, atol=1e-5)
+    flow = module.channels[0].flow
+    params = [p for p in flow.parameters() if p.requires_grad]
+    grad_own = torch.autograd.grad(own[:, 0].sum(), params, allow_unused=True)
+    grad_ref = torch.autograd.grad(
+        module.channels[0].log_prob(x[ch == 0]).sum(), params, allow_unused=True
+    )
+    for a, b in zip(grad_own, grad_ref):
+        if b is not None:
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    # without the flow prior the other channels are not evaluated
+    module.flow_prior = False
+    try:
+        own = module.own_log_probs(x, ch)
+    finally:
+        module.flow_prior = True
+    assert torch.all(own[ch == 0, 1] == 0) and torch.all(own[ch == 1, 0] == 0)
+    torch.testing.assert_close(own[ch == 0, 0], full[ch == 0, 0].detach())
 
 
 # --------------------------------------------------- densities and the API
