@@ -27,7 +27,9 @@ calls not included) and weights per second.
 Run ``python benchmarks/bench_integration.py`` (budgets 1e5 and 1e6; long on a
 CPU, run task by task with ``--tasks``) or ``--quick`` (1e5 only). Results are
 cached in ``docs/benchmarks/integration.json``; ``--table-only`` rewrites the
-page from the cache.
+page from the cache. ``--more-seeds 1 2`` reruns every method with other seeds
+and reports on which pairs the goals hold there too (rows in
+``integration_seeds.json``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ from skhep_ml.integrate import BreitWignerMapping
 
 TASKS = ["camel_d2", "camel_d4", "camel_d8", "ring_d2", "ridge_d4", "resonances_d3"]
 CACHE = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "integration.json"
+#: the rows of the repeated runs with other seeds (``--more-seeds``)
+SEEDS_CACHE = CACHE.with_name("integration_seeds.json")
 COLUMNS = [
     "task",
     "budget",
@@ -208,10 +212,15 @@ def _runs(task, f, budget, seed, params=None):
     return runs
 
 
-def run(tasks, budgets, seed, methods, params=None):
-    """Run and cache the rows; with ``params`` (skhep_ml variants) cache nothing."""
-    cache = params is None
-    results = json.loads(CACHE.read_text()) if (cache and CACHE.exists()) else {}
+def run(tasks, budgets, seed, methods, params=None, cache=None):
+    """Run and cache the rows; with ``params`` (skhep_ml variants) cache nothing.
+
+    ``cache``: where the rows go (``None``: ``CACHE`` unless ``params`` are
+    given; ``False``: nowhere).
+    """
+    if cache is None:
+        cache = CACHE if params is None else False
+    results = json.loads(cache.read_text()) if (cache and cache.exists()) else {}
     # warm-up (first torch calls in a process are slow)
     NeuralImportanceIntegrator(
         integrand=make_integrand("camel_d2"),
@@ -237,7 +246,7 @@ def run(tasks, budgets, seed, methods, params=None):
                     flush=True,
                 )
                 if cache:
-                    CACHE.write_text(json.dumps(results, indent=1))
+                    cache.write_text(json.dumps(results, indent=1))
     return results
 
 
@@ -323,7 +332,44 @@ def _all_goals_met(results):
     return met
 
 
-def write(results, command):
+def _misses(results):
+    """``task budget (missed goal ratio, ...)`` where no variant meets all goals."""
+    out = []
+    for row in ratios(results):
+        if _all_goals_met({k: r for k, r in results.items() if _pair(r) == _pair(row)}):
+            continue
+        bad = [
+            f"{name} {row[name]:.2f}"
+            for name, ok in (
+                ("error_ratio", row["error_ratio"] <= 1),
+                ("eff_ratio_vs_madnis", row["eff_ratio_vs_madnis"] >= 1),
+                ("overhead_ratio_vs_madnis", row["overhead_ratio_vs_madnis"] <= 0.5),
+            )
+            if not ok
+        ]
+        out.append(f"{row['task']} {float(row['budget']):.0e} ({', '.join(bad)})")
+    return out
+
+
+def _pair(row):
+    return row["task"], float(row["budget"])
+
+
+def _seeds_summary(by_seed):
+    """One sentence per repeated seed: the pairs meeting all goals, the misses."""
+    lines = []
+    for seed, results in sorted(by_seed.items(), key=lambda kv: int(kv[0])):
+        n = len(ratios(results))
+        misses = _misses(results)
+        line = f"seed {seed}: all three goals on {_all_goals_met(results)}/{n} pairs"
+        lines.append(line + (f", missed on {'; '.join(misses)}" if misses else ""))
+    return (
+        "The same protocol with other seeds (every method rerun; ratios of the "
+        "best variant): " + "; ".join(lines) + "."
+    )
+
+
+def write(results, command, by_seed=None):
     rows = sorted(
         results.values(),
         key=lambda r: (
@@ -360,6 +406,8 @@ def write(results, command):
         "scatter too (by up to ~1.5x between runs)."
     )
     intro += "\n\n" + _goal_summary(results, ratio_rows)
+    if by_seed:
+        intro += " " + _seeds_summary(by_seed)
     write_page(
         "integration",
         "Integration: NeuralImportanceIntegrator vs vegas and madnis",
@@ -378,6 +426,13 @@ def main():
     parser.add_argument("--budgets", nargs="*", type=float, default=None)
     parser.add_argument("--methods", nargs="*", default=["vegas", "madnis", "skhep_ml"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--more-seeds",
+        nargs="*",
+        type=int,
+        default=[],
+        help="rerun every method with these seeds too and report the goals met",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--table-only", action="store_true")
     parser.add_argument(
@@ -393,14 +448,32 @@ def main():
     budgets = [int(b) for b in budgets]
     if args.table_only:
         results = json.loads(CACHE.read_text())
+        by_seed = json.loads(SEEDS_CACHE.read_text()) if SEEDS_CACHE.exists() else {}
     else:
         results = run(args.tasks, budgets, args.seed, args.methods, args.skhep_params)
+        by_seed = {
+            str(seed): run(
+                args.tasks,
+                budgets,
+                seed,
+                args.methods,
+                args.skhep_params,
+                cache=False,
+            )
+            for seed in args.more_seeds
+        }
+        if by_seed and args.skhep_params is None:
+            SEEDS_CACHE.write_text(json.dumps(by_seed, indent=1))
     if args.skhep_params is not None:
+        for seed, rows in by_seed.items():
+            print(_seeds_summary({seed: rows}))
         return
     command = "python benchmarks/bench_integration.py" + (
         " --quick" if args.quick else ""
     )
-    write(results, command)
+    if args.more_seeds:
+        command += " --more-seeds " + " ".join(map(str, args.more_seeds))
+    write(results, command, by_seed)
 
 
 if __name__ == "__main__":

@@ -233,6 +233,7 @@ def test_network_and_schedule_defaults_depend_on_the_dimension():
     _check_schedule(est, 8, torch.nn.Tanh, 1.5, 5e-3)
 
 
+@pytest.mark.filterwarnings("ignore:one weight carries")  # 5000 calls in 8-d
 def test_coupling_blocks_depend_on_the_dimension_and_channels():
     def blocks(d, channels=None, n_transforms=None):
         est = _fit(Camel(d), 5_000, channels=channels, n_transforms=n_transforms)
