@@ -185,13 +185,13 @@ def kl_loss(
 
 
 def _channel_columns(f, q_test, alpha, own):
-    """``(α_i f, g_i, own)`` columns; ``own``: 1 where a row serves channel i."""
+    """``(α_i f, g_i)`` columns; ``α_i f`` is 0 where a row does not serve channel i."""
     if q_test.ndim == 1:
         q_test = q_test[:, None]
     if alpha is None:
         alpha = torch.ones_like(q_test)
     fa = f[:, None] * alpha
-    return (fa, q_test, own) if own is None else (fa * own, q_test, own)
+    return (fa if own is None else fa * own), q_test
 
 
 def _total(f, w, q_sample, own):
@@ -235,7 +235,7 @@ def multichannel_variance_loss(
     -------
     loss : Tensor, scalar
     """
-    fa, q_test, own = _channel_columns(f, q_test, alpha, own)
+    fa, q_test = _channel_columns(f, q_test, alpha, own)
     if q_sample is None:
         q_sample = q_test.detach().mean(1)
     q_sample = q_sample[:, None]
@@ -275,7 +275,7 @@ def multichannel_kl_loss(
     -------
     loss : Tensor, scalar
     """
-    fa, q_test, _ = _channel_columns(f, q_test, alpha, own)
+    fa, q_test = _channel_columns(f, q_test, alpha, own)
     if q_sample is None:
         q_sample = q_test.detach().mean(1)
     w = fa / q_sample[:, None]

@@ -485,6 +485,25 @@ def test_multichannel_with_resonance_mappings():
     expected = log_g[np.arange(500), last] + np.log(est.channel_fractions_[last])
     # the last round's points, drawn by the proposal before its last steps
     assert np.median(np.abs(Y[-500:, 1] - expected)) < 0.5
+    # a round's rows from a fresh draw: exactly the own channel's density
+    # times its share, and no mixture density evaluated
+    draw = est._draw(
+        2_000,
+        np.random.RandomState(3),
+        stratify=False,
+        mixture_density=False,
+        channel_weights=False,
+    )
+    assert "log_alpha" not in draw and "log_q_sample" not in draw
+    f_draw = np.ones(len(draw["u"]))
+    X, Y = est._training_rows(draw["u"], draw["ch"], f_draw, draw["log_g"])
+    own = draw["ch"]
+    log_g = est._forward_np(lambda m, xb: m.log_probs(xb), draw["u"])
+    joint = log_g[np.arange(len(own)), own] + np.log(est.channel_fractions_[own])
+    np.testing.assert_allclose(Y[:, 1], joint, rtol=0, atol=1e-4)
+    np.testing.assert_array_equal(Y[:, 2], own)
+    np.testing.assert_array_equal(X[:, -1], own)
+    np.testing.assert_array_equal(X[:, :3], draw["u"])
 
     # prior channel weights (the two propagators) and a number of channels
     def prior(X):
