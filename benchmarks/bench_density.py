@@ -55,7 +55,7 @@ from skhep_ml.datasets import (
     physics_events_log_density,
     two_moons_log_density,
 )
-from skhep_ml.density import _fit_gmm
+from skhep_ml.density.flow_density import _fit_gmm
 
 THREADS = 1
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -301,7 +301,7 @@ def choose_mixture(X, w, seed=0):
     """Size and covariance type of the latent by 3-fold CV of the initial mixture.
 
     The held-out score is the weighted mean log-likelihood of
-    ``skhep_ml.density._fit_gmm`` (sklearn's GaussianMixture; weighted EM for
+    ``skhep_ml.density.flow_density._fit_gmm`` (sklearn's GaussianMixture; weighted EM for
     weighted events), the initialisation FlowDensity uses for ``base="gmm"``;
     the grid is the GaussianMixture row's. Training data only, standardised as
     FlowDensity does. Returns ``(n_components, covariance_type)``.

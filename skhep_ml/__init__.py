@@ -2,11 +2,14 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import _compat
 from .density import FlowDensity
 from .integrate import NeuralImportanceIntegrator
 from .ratio import ALICERatioEstimator
 from .regression import BayesianRegressor
 from .scan import ActiveScanner
+
+_compat.install()  # pickles of release 0.1.0 name its old modules
 
 try:
     __version__ = version("skhep_ml")
