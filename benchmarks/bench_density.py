@@ -301,10 +301,10 @@ def choose_mixture(X, w, seed=0):
     """Size and covariance type of the latent by 3-fold CV of the initial mixture.
 
     The held-out score is the weighted mean log-likelihood of
-    ``skhep_ml.density.flow_density._fit_gmm`` (sklearn's GaussianMixture; weighted EM for
-    weighted events), the initialisation FlowDensity uses for ``base="gmm"``;
-    the grid is the GaussianMixture row's. Training data only, standardised as
-    FlowDensity does. Returns ``(n_components, covariance_type)``.
+    ``skhep_ml.density.flow_density._fit_gmm`` (sklearn's GaussianMixture;
+    weighted EM for weighted events), the initialisation FlowDensity uses for
+    ``base="gmm"``; the grid is the GaussianMixture row's. Training data only,
+    standardised as FlowDensity does. Returns ``(n_components, covariance_type)``.
     """
     w = np.ones(len(X)) if w is None else w
     mean, scale = standardize(X, w)

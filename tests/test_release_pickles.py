@@ -41,12 +41,12 @@ def test_release_integrator_keeps_its_integral():
 
 
 def test_old_module_paths_resolve_to_the_new_objects():
+    import skhep_ml._channels as old_channels  # a module of release 0.1.0
+    import skhep_ml.losses as old_losses
+
     from skhep_ml.integrate._channels import Proposal
     from skhep_ml.regression.loss import HeteroscedasticGaussianNLL
     from skhep_ml.regression.regressor import _BayesNet
-
-    import skhep_ml._channels as old_channels  # a module of release 0.1.0
-    import skhep_ml.losses as old_losses
 
     assert old_channels.Proposal is Proposal
     assert old_losses.HeteroscedasticGaussianNLL is HeteroscedasticGaussianNLL

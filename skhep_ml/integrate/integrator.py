@@ -1,8 +1,8 @@
 """NeuralImportanceIntegrator: neural importance sampling with a VEGAS start.
 
 The proposal of every channel is ``x = M_i(V_i(F_i^{-1}(z)))`` (see
-:mod:`skhep_ml.integrate._channels`): a unit-hypercube normalizing flow that starts as the
-identity, composed with a VEGAS grid adapted by the ``vegas`` package, so
+:mod:`skhep_ml.integrate._channels`): a unit-hypercube normalizing flow that
+starts as the identity, composed with a VEGAS grid adapted by the ``vegas`` package, so
 training starts where VEGAS ends. The flows are trained online through skorch
 on buffered ``(x, f(x), q_sample(x))`` with the variance (or KL) loss.
 """

@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skhep_ml import ALICERatioEstimator
 from skhep_ml.datasets import alice_toy_log_ratio, make_alice_toy, sample_alice_toy
+from skhep_ml.ratio import likelihood_profile
 from skhep_ml.ratio.loss import (
     RatioCrossEntropy,
     alice_loss,
@@ -20,7 +21,6 @@ from skhep_ml.ratio.loss import (
     joint_score_mse,
     ratio_cross_entropy,
 )
-from skhep_ml.ratio import likelihood_profile
 
 FAST = dict(hidden_layer_sizes=(32, 32), max_epochs=30, batch_size=256, lr=3e-3)
 

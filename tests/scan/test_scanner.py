@@ -14,14 +14,14 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhep_ml import ActiveScanner
-from skhep_ml.scan._proposal import oversample, select_points
-from skhep_ml.scan._store import EvaluationStore
 from skhep_ml.datasets import (
     cosine_toy,
     make_scan_problem,
     scan_cell_coverage,
     scan_true_cells,
 )
+from skhep_ml.scan._proposal import oversample, select_points
+from skhep_ml.scan._store import EvaluationStore
 
 PROBLEM = make_scan_problem("cosine3d")
 
