@@ -30,6 +30,7 @@ stays float32.
 from .data import ArrayDataset, BatchLoader
 from .estimator import NET_PARAMETER_CONSTRAINTS, ConstantCosine, TorchEstimatorMixin
 from .net import TorchNet, _EpochMean, _History, _silent
+from .preprocessing import weighted_standardization
 from .seeding import MAX_SEED, derive_seed, resolve_device, torch_seed
 from .validation import (
     HasMethods,
@@ -63,4 +64,5 @@ __all__ = [
     "resolve_device",
     "torch_seed",
     "validate_data",
+    "weighted_standardization",
 ]

@@ -24,6 +24,7 @@ from ..base import (
     derive_seed,
     torch_seed,
     validate_data,
+    weighted_standardization,
 )
 from ..nn.flows import Flow, GaussianMixtureBase
 from .loss import WeightedNLL
@@ -177,12 +178,6 @@ def _fit_gmm(
             gmm.precisions_ = prec_chol**2
     return gmm
 
-
-def _standardize(X, weight):
-    mean = np.average(X, axis=0, weights=weight)
-    scale = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=weight))
-    scale = np.where(scale > 1e-12 * np.maximum(np.abs(mean), 1.0), scale, 1.0)
-    return mean, scale
 
 
 class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstimator):
@@ -550,7 +545,7 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
                 f"X has {int(outside.sum())} point(s) on or outside bounds."
             )
         Y, _ = self._to_real(X)
-        self.mean_, self.scale_ = _standardize(Y, w)
+        self.mean_, self.scale_ = weighted_standardization(Y, w)
         S = (Y - self.mean_) / self.scale_
 
         seed = derive_seed(rng)

@@ -30,6 +30,7 @@ from ..base import (
     check_sample_weight,
     derive_seed,
     validate_data,
+    weighted_standardization,
 )
 from ..nn.input_grad import _TanhMLPInputGrad, _TanhMLPLoss
 from ..nn.mlp import MLP
@@ -218,12 +219,6 @@ class _RatioNet(TorchNet):
             score_hat = grad[:, grad.shape[1] - n_theta :]
         return self.criterion_(y_pred, y_true, score_hat)
 
-
-def _weighted_standardize(values, weight):
-    mean = np.average(values, axis=0, weights=weight)
-    scale = np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weight))
-    scale = np.where(scale > 1e-12 * np.maximum(np.abs(mean), 1.0), scale, 1.0)
-    return mean, scale
 
 
 def _check_joint_ratio(joint_ratio, n_samples):
@@ -700,7 +695,7 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
                 score = np.clip(score, -self.score_clip, self.score_clip)
         self.loss_used_ = loss_used
 
-        self._x_mean, self._x_scale = _weighted_standardize(X.astype(np.float64), w)
+        self._x_mean, self._x_scale = weighted_standardization(X, w)
         Xs = self._scale(X)
         # label of the numerator class (the criterion's target, see
         # RatioCrossEntropy): the soft label r(x,z)/(1 + r(x,z)) (ALICE) or

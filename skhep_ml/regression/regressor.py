@@ -19,6 +19,7 @@ from ..base import (
     check_sample_weight,
     derive_seed,
     validate_data,
+    weighted_standardization,
 )
 from ..nn.bayesian import BayesianMLP
 from .loss import HeteroscedasticGaussianNLL
@@ -33,12 +34,6 @@ class _BayesNet(TorchNet):
         nll = super().get_loss(y_pred, y_true, X=X, training=training)
         return nll + self.criterion_.kl_weight * self.module_.kl()
 
-
-def _standardize(values, weight):
-    mean = np.average(values, axis=0, weights=weight)
-    scale = np.sqrt(np.average((values - mean) ** 2, axis=0, weights=weight))
-    scale = np.where(scale > 1e-12 * np.maximum(np.abs(mean), 1.0), scale, 1.0)
-    return mean, scale
 
 
 class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -265,8 +260,8 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         self._y_ndim = y.ndim
         Y = y.reshape(len(y), -1).astype(np.float64)
         self.n_outputs_ = Y.shape[1]
-        self._x_mean, self._x_scale = _standardize(X.astype(np.float64), w)
-        self._y_mean, self._y_scale = _standardize(Y, w)
+        self._x_mean, self._x_scale = weighted_standardization(X, w)
+        self._y_mean, self._y_scale = weighted_standardization(Y, w)
         Xs = self._scale_X(X)
         Ys = (Y - self._y_mean) / self._y_scale
 

@@ -209,3 +209,17 @@ def test_torch_net_history_equals_skorch():
             weights=ours[-1, "batches", :, "train_batch_size"],
         )
     )
+
+
+def test_weighted_standardization_equals_repeated_rows_and_keeps_constant_columns():
+    from skhep_ml.base import weighted_standardization
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(3.0, 2.0, 50), np.full(50, 7.0)])
+    w = rng.integers(1, 4, 50)
+    mean, scale = weighted_standardization(X, w.astype(float))
+    Xr = np.repeat(X, w, axis=0)
+    np.testing.assert_allclose(mean, Xr.mean(axis=0))
+    np.testing.assert_allclose(scale[0], Xr[:, 0].std())
+    assert scale[1] == 1.0  # a constant column is shifted, not blown up
+    np.testing.assert_allclose(weighted_standardization(X)[0], X.mean(axis=0))
