@@ -237,6 +237,7 @@ class TorchEstimatorMixin:
                 net.partial_fit(X, y)
             else:
                 net.fit(X, y)
+        self._drop_inference_copy()
         self._set_inference_dtype()
         history = net.history
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
@@ -262,7 +263,32 @@ class TorchEstimatorMixin:
     def _module_dtype(self):
         return next(self.net_.module_.parameters()).dtype
 
-    def _forward_batches(self, fn, X, batch_size: int | None = None):
+    def _module_in(self, dtype=None):
+        """The fitted module in ``dtype`` (default: its own) for inference.
+
+        The module itself when it already has ``dtype``; otherwise a copy cast
+        once and kept until the next training step (:meth:`_train_net` drops
+        it), so repeated inference calls in another dtype copy nothing.
+        """
+        module = self.net_.module_
+        if dtype is None or next(module.parameters()).dtype == dtype:
+            return module
+        cached = self.__dict__.get("_inference_copy")
+        if cached is None or cached[0] is not module or cached[1] != dtype:
+            cached = (module, dtype, copy.deepcopy(module).to(dtype))
+            self.__dict__["_inference_copy"] = cached
+        return cached[2]
+
+    def _drop_inference_copy(self):
+        """Forget the cast copy of :meth:`_module_in` (the weights changed)."""
+        self.__dict__.pop("_inference_copy", None)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_inference_copy", None)  # rebuilt on demand
+        return state
+
+    def _forward_batches(self, fn, X, batch_size: int | None = None, dtype=None):
         """Apply ``fn`` to ``X`` in batches without gradients; return numpy.
 
         Parameters
@@ -273,15 +299,18 @@ class TorchEstimatorMixin:
             Inputs, streamed in batches of ``batch_size`` rows.
         batch_size : int, default=None
             Defaults to :attr:`inference_batch_size`.
+        dtype : torch.dtype, default=None
+            Compute dtype (the module's own when None); another dtype runs on
+            the cached copy of :meth:`_module_in`.
 
         Returns
         -------
         out : ndarray or tuple of ndarray
             float64 results, concatenated along the first axis.
         """
-        module = self.net_.module_
+        module = self._module_in(dtype)
         device = self.net_.device
-        dtype = self._module_dtype()
+        dtype = next(module.parameters()).dtype
         bs = batch_size or self.inference_batch_size
         was_training = module.training
         module.eval()

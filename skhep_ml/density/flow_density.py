@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import numbers
 
 import numpy as np
@@ -725,13 +724,10 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         rng = check_random_state(random_state)
         gen = torch.Generator(device=self.net_.device).manual_seed(derive_seed(rng))
         n = int(n_samples)
-        flow = self.net_.module_.flow
-        if self._training_dtype() == torch.float32 and self._module_dtype() != (
-            torch.float32
-        ):
-            # weights trained in float32 are exact in float32: sample there,
-            # about twice as fast as float64 inference on a CPU
-            flow = copy.deepcopy(flow).to(torch.float32)
+        # weights trained in float32 are exact in float32: sample there, about
+        # twice as fast as float64 inference on a CPU (the cast copy is cached)
+        trained = self._training_dtype()
+        flow = self._module_in(trained if trained == torch.float32 else None).flow
         bs = self.inference_batch_size
         chunks = []
         with torch.no_grad():

@@ -1178,6 +1178,7 @@ class NeuralImportanceIntegrator(
         Y = torch.as_tensor(Y).to(dtype)
         with torch_seed(seed, net.device):
             net.partial_fit(X, Y)
+        self._drop_inference_copy()
 
     def _own_samples(self):
         """Whether each channel trains on the points drawn from it only.
@@ -1377,12 +1378,10 @@ class NeuralImportanceIntegrator(
 
     def _log_density_unit(self, u):
         d = self.n_features_in_
-        module = self.net_.module_
-        if self.net_.device == "cpu":
-            # a user-facing density: float64, so a point's value does not
-            # depend on the other rows of its batch (float32 BLAS kernels of
-            # some CPUs round a row differently by its position)
-            module = copy.deepcopy(module).to(torch.float64)
+        # a user-facing density: float64 on the CPU, so a point's value does not
+        # depend on the other rows of its batch (float32 BLAS kernels of some
+        # CPUs round a row differently by its position); the copy is cached
+        module = self._module_in(torch.float64 if self.net_.device == "cpu" else None)
         lq = self._forward_np(lambda m, xb: m.log_probs(xb[:, :d]), u, module)
         return _logsumexp(lq + np.log(self.channel_fractions_))
 

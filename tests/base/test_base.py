@@ -223,3 +223,35 @@ def test_weighted_standardization_equals_repeated_rows_and_keeps_constant_column
     np.testing.assert_allclose(scale[0], Xr[:, 0].std())
     assert scale[1] == 1.0  # a constant column is shifted, not blown up
     np.testing.assert_allclose(weighted_standardization(X)[0], X.mean(axis=0))
+
+
+def test_inference_copy_is_cast_once_and_renewed_by_training(monkeypatch):
+    import copy
+    import pickle
+
+    from skhep_ml import FlowDensity
+    from skhep_ml.base import estimator as estimator_module
+
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    est = FlowDensity(
+        n_transforms=2, bins=4, hidden_layer_sizes=(8,), max_epochs=2, random_state=0
+    ).fit(X)
+    copies = []
+    real_deepcopy = copy.deepcopy
+
+    def counting_deepcopy(obj, *args):
+        if obj is est.net_.module_:
+            copies.append(obj)
+        return real_deepcopy(obj, *args)
+
+    monkeypatch.setattr(estimator_module.copy, "deepcopy", counting_deepcopy)
+    first = est.sample(50, random_state=1)
+    np.testing.assert_array_equal(est.sample(50, random_state=1), first)
+    assert len(copies) == 1  # the float32 sampling copy is made once
+    # a pickle drops the copy; the loaded estimator samples the same points
+    loaded = pickle.loads(pickle.dumps(est))
+    assert "_inference_copy" not in loaded.__dict__
+    np.testing.assert_array_equal(loaded.sample(50, random_state=1), first)
+    # training changes the weights: the next sample uses the new ones
+    est.fit(X + 3.0)
+    assert np.abs(est.sample(50, random_state=1).mean(axis=0) - 3.0).max() < 0.5
