@@ -1,10 +1,11 @@
-"""Helpers shared by the benchmark scripts: timing, thread setup, tables."""
+"""Pages of the benchmarks: thread setup, RST tables, ``docs/benchmarks/<name>.rst``.
+
+The loop, the records and the ratio statistics are in ``runner.py``.
+"""
 
 from __future__ import annotations
 
 import os
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -16,14 +17,6 @@ def setup_threads(n_threads: int) -> None:
     """Fix torch's intra-op threads (and OpenMP's) for comparable timings."""
     os.environ.setdefault("OMP_NUM_THREADS", str(n_threads))
     torch.set_num_threads(n_threads)
-
-
-@contextmanager
-def timer(store: dict, key: str):
-    """Add the wall seconds of the block to ``store[key]``."""
-    start = time.perf_counter()
-    yield
-    store[key] = store.get(key, 0.0) + time.perf_counter() - start
 
 
 def rst_table(rows: list[dict], columns: list[str], floatfmt: str = ".4g") -> str:
@@ -48,10 +41,16 @@ def rst_table(rows: list[dict], columns: list[str], floatfmt: str = ".4g") -> st
 
 
 def write_page(
-    name: str, title: str, intro: str, tables: list[tuple[str, str]], command: str
+    name: str,
+    title: str,
+    intro: str,
+    tables: list[tuple[str, str]],
+    command: str,
+    out_dir: Path = DOCS_BENCH,
 ):
-    """Write ``docs/benchmarks/<name>.rst`` with the tables and the command."""
-    DOCS_BENCH.mkdir(parents=True, exist_ok=True)
+    """Write ``<out_dir>/<name>.rst`` (``docs/benchmarks``) with the tables."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     parts = [
         title,
         "=" * len(title),
@@ -65,4 +64,4 @@ def write_page(
     ]
     for caption, table in tables:
         parts += [caption, "-" * len(caption), "", table, ""]
-    (DOCS_BENCH / f"{name}.rst").write_text("\n".join(parts))
+    (out_dir / f"{name}.rst").write_text("\n".join(parts))

@@ -28,19 +28,22 @@ Run::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_density.py [--quick]
 
-writes ``docs/benchmarks/density.rst`` and prints the table.
+writes ``docs/benchmarks/density.rst`` (and the records, ``density.json``) and
+prints the table; ``--smoke`` checks the script end to end in seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import pathlib
 import sys
 import time
 
 import numpy as np
+import runner
 import torch
+from _common import rst_table
+from runner import Method, Problem, Ratio
 from sklearn import config_context
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV, KFold
@@ -48,6 +51,7 @@ from sklearn.neighbors import KernelDensity
 from skorch.callbacks import Callback
 
 from skhep_ml import FlowDensity
+from skhep_ml.base import weighted_standardization
 from skhep_ml.datasets import (
     DENSITY_TOYS,
     make_physics_events,
@@ -58,7 +62,6 @@ from skhep_ml.datasets import (
 from skhep_ml.density.flow_density import _fit_gmm
 
 THREADS = 1
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 #: CPU time of this process: on one thread the time the work takes on an idle
 #: core, whatever else runs on the (shared) machine
 clock = time.process_time
@@ -102,11 +105,12 @@ def tasks(n_train, n_train_8d, n_test):
     return out
 
 
-def standardize(X, w):
-    w = np.ones(len(X)) if w is None else w
-    mean = np.average(X, axis=0, weights=w)
-    scale = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=w))
-    return mean, scale
+def problems(data):
+    """The fixed tasks as problems: data ``(X, w, X_test)``, truth ``log_p``."""
+    return [
+        Problem(name, data=(X, w, Xt), truth={"log_p": lt})
+        for name, (X, w, Xt, lt) in data.items()
+    ]
 
 
 # ------------------------------------------------------------ torch peers
@@ -178,7 +182,7 @@ class TorchPeer:
 
     def fit(self, X, w):
         cfg = self.cfg
-        self.mean_, self.scale_ = standardize(X, w)
+        self.mean_, self.scale_ = weighted_standardization(X, w)
         S = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
         W = torch.ones(len(X)) if w is None else torch.as_tensor(w, dtype=torch.float32)
         torch.manual_seed(self.seed)
@@ -230,7 +234,7 @@ class ScaledSK:
         self.kind, self.seed = kind, seed
 
     def fit(self, X, w):
-        self.mean_, self.scale_ = standardize(X, w)
+        self.mean_, self.scale_ = weighted_standardization(X, w)
         S = (X - self.mean_) / self.scale_
         sub = S[: min(len(S), 6000)]
         wsub = None if w is None else w[: len(sub)]
@@ -307,7 +311,7 @@ def choose_mixture(X, w, seed=0):
     standardised as FlowDensity does. Returns ``(n_components, covariance_type)``.
     """
     w = np.ones(len(X)) if w is None else w
-    mean, scale = standardize(X, w)
+    mean, scale = weighted_standardization(X, w)
     S, ws = ((X - mean) / scale)[:6000], w[:6000]
     scores = {}
     for k in CV_COMPONENTS:
@@ -352,6 +356,7 @@ class OursCV(Ours):
 
 # ------------------------------------------------------------------ main
 def run_one(method, X, w, Xt, lt, n_sample):
+    """Fit, score and sample ``method``: the page's metrics, in CPU seconds."""
     t0 = clock()
     method.fit(X, w)
     fit_time = clock() - t0
@@ -365,7 +370,7 @@ def run_one(method, X, w, Xt, lt, n_sample):
     finite = np.isfinite(lt)
     return {
         "gap": float(np.mean(lt[finite] - lq[finite])),
-        "excess": lt[finite] - lq[finite],
+        "_excess": lt[finite] - lq[finite],
         "median": float(np.median(lq)),
         "min": float(np.min(lq)),
         "fit_s": fit_time,
@@ -388,22 +393,80 @@ def fmt(v, kind):
     return f"{v:.2g}"
 
 
+CV_NAME = "FlowDensity (GridSearchCV)"
+#: the other methods (the CV row is compared with the best of them)
+OTHERS = ("zuko NSF", "nflows RQ-coupling", "GaussianMixture", "KernelDensity")
+RATIOS = [
+    Ratio("gap: GridSearchCV / best other", "gap", CV_NAME, OTHERS),
+    Ratio("s / epoch: FlowDensity / zuko", "epoch_s", "FlowDensity", "zuko NSF"),
+    Ratio(
+        "samples / s: FlowDensity / zuko",
+        "samples_s",
+        "FlowDensity",
+        "zuko NSF",
+        higher_is_better=True,
+    ),
+]
+
+
+def methods(cfg, warm_X):
+    """The six methods; each fits a fresh model on every task."""
+    torch_cfg = dict(cfg)
+
+    def method(name, make, **kw):
+        def fn(problem, budget, seed):
+            (X, w, Xt), lt = problem.data, problem.truth["log_p"]
+            n_sample = 2000 if (name == "zuko NSF" and X.shape[1] > 2) else 20000
+            return run_one(make(seed), X, w, Xt, lt, n_sample)
+
+        return Method(name, fn, **kw)
+
+    # warm-up: the first float32 fit in a process pays a one-off cost
+    return [
+        method(
+            "FlowDensity",
+            lambda seed: Ours(cfg, seed),
+            warmup=lambda: Ours({**cfg, "max_epochs": 1}).fit(warm_X, None),
+        ),
+        method(CV_NAME, lambda seed: OursCV(cfg, seed)),
+        method(
+            "zuko NSF",
+            lambda seed: TorchPeer("zuko", torch_cfg, seed),
+            warmup=lambda: TorchPeer("zuko", {**torch_cfg, "max_epochs": 1}).fit(
+                warm_X, None
+            ),
+        ),
+        method("nflows RQ-coupling", lambda seed: TorchPeer("nflows", torch_cfg, seed)),
+        # GaussianMixture has no sample_weight
+        method(
+            "GaussianMixture",
+            lambda seed: ScaledSK("gmm", seed),
+            applies=lambda p: p.data[1] is None,
+        ),
+        method("KernelDensity", lambda seed: ScaledSK("kde", seed)),
+    ]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="reduced run")
-    parser.add_argument("--out", default=str(ROOT / "docs/benchmarks/density.rst"))
+    parser.add_argument("--out", default=None, help="the page (default: density.rst)")
     parser.add_argument(
         "--only",
         nargs="+",
         metavar="TASK",
         help="run these tasks only and print their lines, without the page",
     )
+    runner.add_smoke_flag(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(THREADS)
-    if args.quick:
+    if args.smoke:
+        n_train, n_train_8d, n_test, epochs = 400, 400, 200, 1
+    elif args.quick:
         n_train, n_train_8d, n_test, epochs = 6000, 10000, 5000, 25
     else:
         n_train, n_train_8d, n_test, epochs = 20000, 40000, 20000, 60
+    out_dir = runner.output_dir(args.smoke)
     cfg = {
         "n_transforms": 4,
         "bins": 16,
@@ -413,43 +476,31 @@ def main(argv=None):
         "lr": 3e-3,
         "tail_bound": 4.0,
     }
-    torch_cfg = dict(cfg)
     data = tasks(n_train, n_train_8d, n_test)
-    # warm-up: the first float32 fit in a process pays a one-off cost
-    Ours({**cfg, "max_epochs": 1}).fit(data["two_moons"][0][:1000], None)
-    TorchPeer("zuko", {**torch_cfg, "max_epochs": 1}).fit(
-        data["two_moons"][0][:1000], None
+    warm_X = data["two_moons"][0][:1000]
+    if args.only or args.smoke:
+        data = {t: data[t] for t in args.only or ["two_moons", "two_moons weighted"]}
+
+    def log(record):
+        print(
+            f"{record['problem']:22s} {record['method']:20s} gap {record['gap']:.4f} "
+            f"fit {record['fit_s']:.1f}s {record['best'] or ''} "
+            f"epoch {record['epoch_s']:.3f}s samples/s {record['samples_s']:.3g}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    records = runner.run(
+        problems(data),
+        methods(cfg, warm_X),
+        out=None if args.only else out_dir / "density.json",
+        log=log,
     )
-
-    methods = {
-        "FlowDensity": lambda: Ours(cfg),
-        "FlowDensity (GridSearchCV)": lambda: OursCV(cfg),
-        "zuko NSF": lambda: TorchPeer("zuko", torch_cfg),
-        "nflows RQ-coupling": lambda: TorchPeer("nflows", torch_cfg),
-        "GaussianMixture": lambda: ScaledSK("gmm"),
-        "KernelDensity": lambda: ScaledSK("kde"),
-    }
-    rows = []
-    if args.only:
-        data = {t: data[t] for t in args.only}
-    for task, (X, w, Xt, lt) in data.items():
-        for name, make in methods.items():
-            if name == "GaussianMixture" and w is not None:
-                rows.append((task, name, None))
-                continue
-            n_sample = 2000 if (name == "zuko NSF" and X.shape[1] > 2) else 20000
-            res = run_one(make(), X, w, Xt, lt, n_sample)
-            rows.append((task, name, res))
-            print(
-                f"{task:22s} {name:20s} gap {res['gap']:.4f} fit {res['fit_s']:.1f}s "
-                f"{res['best'] or ''} "
-                f"epoch {res['epoch_s']:.3f}s samples/s {res['samples_s']:.3g}",
-                file=sys.stderr,
-                flush=True,
-            )
-
     if args.only:
         return
+    by = {(r["problem"], r["method"]): r for r in records}
+    names = [m.name for m in methods(cfg, warm_X)]
+    rows = [(task, name, by.get((task, name))) for task in data for name in names]
     keys = ["gap", "median", "min", "fit_s", "epoch_s", "samples_s", "evals_s"]
     header = [
         "task",
@@ -462,12 +513,13 @@ def main(argv=None):
         "samples / s",
         "log q evals / s",
     ]
-    table = [header]
+    table = []
     for task, name, res in rows:
         if res is None:
-            table.append([task, name, "n/a (no sample_weight)"] + [""] * 6)
+            cells = ["n/a (no sample_weight)"] + [""] * 6
         else:
-            table.append([task, name] + [fmt(res[k], k) for k in keys])
+            cells = [fmt(res[k], k) for k in keys]
+        table.append(dict(zip(header, [task, name, *cells])))
     # ratios to FlowDensity
     ratio_lines = []
     chosen_lines = [
@@ -479,15 +531,15 @@ def main(argv=None):
         for task, name, res in rows
         if res is not None and res["best"]
     ]
-    by = {(t, n): r for t, n, r in rows}
-    cv_name = "FlowDensity (GridSearchCV)"
     for task in data:
         ours = by[(task, "FlowDensity")]
         z = by[(task, "zuko NSF")]
-        gaps = sorted((r["gap"], n) for (t, n), r in by.items() if t == task and r)
+        gaps = sorted((r["gap"], n) for (t, n), r in by.items() if t == task)
         # paired difference on the same test events: gap(CV row) - gap(best other)
-        peer = min((g, n) for g, n in gaps if not n.startswith("FlowDensity"))[1]
-        diff = by[(task, cv_name)]["excess"] - by[(task, peer)]["excess"]
+        peer = runner.best(
+            [r for (t, _), r in by.items() if t == task], OTHERS, "gap", False
+        )["method"]
+        diff = by[(task, CV_NAME)]["_excess"] - by[(task, peer)]["_excess"]
         se = diff.std(ddof=1) / math.sqrt(len(diff))
         smallest = gaps[0][1]
         if gaps[1][0] - gaps[0][0] < 5e-5:
@@ -496,16 +548,16 @@ def main(argv=None):
             f"* {task}: zuko/FlowDensity time per epoch "
             f"{z['epoch_s'] / ours['epoch_s']:.2f}, FlowDensity/zuko samples/s "
             f"{ours['samples_s'] / z['samples_s']:.1f}; smallest gap: {smallest}; "
-            f"{cv_name} minus {peer} (best other method): {diff.mean():+.4f} "
+            f"{CV_NAME} minus {peer} (best other method): {diff.mean():+.4f} "
             f"+- {se:.4f} nats (paired over the test events)"
         )
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    sep = "  ".join("=" * wd for wd in widths)
-    lines = [sep, "  ".join(h.ljust(wd) for h, wd in zip(header, widths)), sep]
-    for r in table[1:]:
-        lines.append("  ".join(c.ljust(wd) for c, wd in zip(r, widths)))
-    lines.append(sep)
-    mode = "--quick " if args.quick else ""
+    spread = rst_table(
+        runner.distribution_rows(records, RATIOS),
+        ["ratio", "better", "draws", "median", "worst_decile", "worst"],
+        floatfmt=".3g",
+    )
+    lines = [rst_table(table, header)]
+    mode = "--smoke " if args.smoke else "--quick " if args.quick else ""
     page = "\n".join(
         [
             "Density estimation benchmark",
@@ -554,9 +606,17 @@ def main(argv=None):
             "",
             *ratio_lines,
             "",
+            "Distribution of the ratios over the tasks (``better``: the direction "
+            "favouring the first-named method; worst decile: the 90 % quantile "
+            "when lower is better, the 10 % one when higher is):",
+            "",
+            spread,
+            "",
         ]
     )
-    pathlib.Path(args.out).write_text(page)
+    out = args.out or out_dir / "density.rst"
+    with open(out, "w") as fh:
+        fh.write(page)
     print(page)
 
 

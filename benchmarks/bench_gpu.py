@@ -21,7 +21,8 @@ Workloads (sizes by ``--scale``, default 1):
 * ActiveScanner: cosine3d toy, 5000 calls in 4 rounds; inference = the
   surrogate on 2e5 points; accuracy = in-band fraction of the calls.
 
-Run ``python benchmarks/bench_gpu.py [--threads N] [--scale S]`` on a CUDA machine.
+Run ``python benchmarks/bench_gpu.py [--threads N] [--scale S]`` on a CUDA machine
+(``--smoke``: the whole script in seconds, scale 0.02, page to a temp folder).
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ import platform
 import time
 
 import numpy as np
+import runner
 import torch
 from _common import rst_table, write_page
+from runner import Method, Problem, Ratio
 
 from skhep_ml import (
     ActiveScanner,
@@ -162,40 +165,61 @@ WORKLOADS = {
 }
 
 
-def main():
+def device_method(device):
+    """One device as a method: the workload's fit and inference times there."""
+
+    def fn(problem, scale, seed):
+        fit_s, infer_s, what, acc = problem.data(device, scale)
+        return {
+            "fit s": fit_s,
+            "inference": what,
+            "inference s": infer_s,
+            "accuracy": acc,
+        }
+
+    return Method(device, fn)
+
+
+#: time on CUDA over time on the CPU, per estimator (lower: CUDA faster)
+RATIOS = [
+    Ratio("fit s: cuda / cpu", "fit s", "cuda", "cpu"),
+    Ratio("inference s: cuda / cpu", "inference s", "cuda", "cpu"),
+]
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="CPU threads")
     parser.add_argument("--scale", type=float, default=1.0, help="workload size")
     parser.add_argument("--quick", action="store_true", help="--scale 0.1")
     parser.add_argument("--only", nargs="*", default=list(WORKLOADS))
     parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
+    runner.add_smoke_flag(parser)
+    args = parser.parse_args(argv)
     if args.quick:
         args.scale = 0.1
+    if args.smoke:
+        args.scale = 0.02
     if args.threads:
         torch.set_num_threads(args.threads)
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    rows = []
-    for name in args.only:
-        times = {}
-        for device in devices:
-            fit_s, infer_s, what, acc = WORKLOADS[name](device, args.scale)
-            times[device] = (fit_s, infer_s)
-            rows.append(
-                {
-                    "estimator": name,
-                    "device": device,
-                    "fit s": fit_s,
-                    "inference": what,
-                    "inference s": infer_s,
-                    "accuracy": acc,
-                }
-            )
-            print(rows[-1], flush=True)
-        if "cuda" in times:
-            rows[-1]["fit speed-up"] = f"{times['cpu'][0] / times['cuda'][0]:.1f}x"
-            rows[-1]["inference speed-up"] = (
-                f"{times['cpu'][1] / times['cuda'][1]:.1f}x"
+    cuda = torch.cuda.is_available()
+    devices = ["cpu"] + (["cuda"] if cuda else [])
+    out_dir = runner.output_dir(args.smoke)
+    write = not args.no_write and (cuda or args.smoke)
+    records = runner.run(
+        [Problem(name, data=WORKLOADS[name]) for name in args.only],
+        [device_method(d) for d in devices],
+        [args.scale],
+        out=out_dir / "gpu.json" if write else None,
+    )
+    rows = [dict(r, estimator=r["problem"], device=r["method"]) for r in records]
+    by = {(r["problem"], r["method"]): r for r in records}
+    for row in rows:
+        if row["device"] == "cuda":
+            cpu, gpu = by[row["problem"], "cpu"], by[row["problem"], "cuda"]
+            row["fit speed-up"] = f"{cpu['fit s'] / gpu['fit s']:.1f}x"
+            row["inference speed-up"] = (
+                f"{cpu['inference s'] / gpu['inference s']:.1f}x"
             )
     columns = [
         "estimator",
@@ -209,9 +233,9 @@ def main():
     ]
     table = rst_table(rows, columns, ".3g")
     print(table)
-    if args.no_write or not torch.cuda.is_available():
+    if not write:
         return
-    gpu = torch.cuda.get_device_name(0)
+    gpu = torch.cuda.get_device_name(0) if cuda else "none (smoke run)"
     intro = (
         f"Machine: {platform.machine()}, GPU {gpu}, {torch.get_num_threads()} CPU "
         f"torch threads, torch {torch.__version__}, Python "
@@ -225,9 +249,16 @@ def main():
     cmd = (
         "python benchmarks/bench_gpu.py"
         + (f" --threads {args.threads}" if args.threads else "")
-        + (f" --scale {args.scale}" if args.scale != 1 else "")
+        + (" --smoke" if args.smoke else "")
+        + (f" --scale {args.scale}" if args.scale != 1 and not args.smoke else "")
     )
-    write_page("gpu", "CPU and CUDA", intro, [("Timings", table)], cmd)
+    spread = rst_table(
+        runner.distribution_rows(records, RATIOS),
+        ["ratio", "better", "draws", "median", "worst_decile", "worst"],
+        ".3g",
+    )
+    tables = [("Timings", table), ("CUDA over CPU, over the estimators", spread)]
+    write_page("gpu", "CPU and CUDA", intro, tables, cmd, out_dir)
 
 
 if __name__ == "__main__":

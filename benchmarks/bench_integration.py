@@ -25,11 +25,12 @@ call (wall minus time spent in the integrand, divided by the calls; the extra
 calls not included) and weights per second.
 
 Run ``python benchmarks/bench_integration.py`` (budgets 1e5 and 1e6; long on a
-CPU, run task by task with ``--tasks``) or ``--quick`` (1e5 only). Results are
-cached in ``docs/benchmarks/integration.json``; ``--table-only`` rewrites the
-page from the cache. ``--more-seeds 1 2`` reruns every method with other seeds
-and reports on which pairs the goals hold there too (rows in
-``integration_seeds.json``).
+CPU, run task by task with ``--tasks``) or ``--quick`` (1e5 only). The records
+(one per seed, task, budget and method, see ``runner.py``) are kept in
+``docs/benchmarks/integration.json``, new ones merged into those already there;
+``--table-only`` rewrites the page from it. ``--more-seeds 1 2`` reruns every
+method with other seeds and reports on which pairs the goals hold there too;
+``--smoke`` checks the script end to end in seconds.
 """
 
 from __future__ import annotations
@@ -38,20 +39,42 @@ import argparse
 import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+import runner
 import torch
 from _common import rst_table, setup_threads, write_page
+from runner import Method, Problem, Ratio
 
 from skhep_ml import NeuralImportanceIntegrator
 from skhep_ml.datasets import make_integrand
 from skhep_ml.integrate import BreitWignerMapping
 
 TASKS = ["camel_d2", "camel_d4", "camel_d8", "ring_d2", "ridge_d4", "resonances_d3"]
-CACHE = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "integration.json"
-#: the rows of the repeated runs with other seeds (``--more-seeds``)
-SEEDS_CACHE = CACHE.with_name("integration_seeds.json")
+#: the skhep_ml variants (the best of them is compared) and the peers
+OURS = ("skhep_ml", "skhep_ml-2ch")
+PEERS = ("vegas", "madnis")
+#: the three ratio goals of the integrator
+RATIOS = [
+    Ratio("error_ratio", "rel_error", OURS, PEERS, goal=1.0),
+    Ratio(
+        "eff_ratio_vs_madnis",
+        "eff_max",
+        OURS,
+        "madnis",
+        higher_is_better=True,
+        goal=1.0,
+        pick_by="rel_error",
+    ),
+    Ratio(
+        "overhead_ratio_vs_madnis",
+        "overhead_us",
+        OURS,
+        "madnis",
+        goal=0.5,
+        pick_by="rel_error",
+    ),
+]
 COLUMNS = [
     "task",
     "budget",
@@ -178,11 +201,9 @@ def run_madnis(f, budget, seed):
     )
 
 
-def row(task, budget, method, res, truth):
+def _metrics(res, truth):
+    """The page's metrics of one run (``res``: value, error, calls, seconds)."""
     return dict(
-        task=task,
-        budget=f"{budget:.0e}",
-        method=method,
         rel_error=res["error"] / abs(res["value"]),
         pull=(res["value"] - truth) / res["error"],
         rel_std=res["rel_std"],
@@ -195,173 +216,134 @@ def row(task, budget, method, res, truth):
     )
 
 
-def _runs(task, f, budget, seed, params=None):
-    runs = {
-        "vegas": lambda: run_vegas(f, budget, seed),
-        "madnis": lambda: run_madnis(f, budget, seed),
-        "skhep_ml": lambda: run_skhep(f, budget, seed, params=params),
-    }
-    if task == "resonances_d3":
-        maps = [
-            BreitWignerMapping(3, 0, 0.3, 0.01),
-            BreitWignerMapping(3, 1, 0.6, 0.01),
-        ]
-        runs["skhep_ml-2ch"] = lambda: run_skhep(f, budget, seed, maps, params)
-    if task == "camel_d8":
-        runs["skhep_ml-2ch"] = lambda: run_skhep(f, budget, seed, 2, params)
-    return runs
+def task(name):
+    """A fixed task of :func:`skhep_ml.datasets.make_integrand`."""
+    f = make_integrand(name)
+    return Problem(name, data=f, truth={"integral": f.integral})
 
 
-def run(tasks, budgets, seed, methods, params=None, cache=None):
-    """Run and cache the rows; with ``params`` (skhep_ml variants) cache nothing.
+#: the channel mappings of the ``skhep_ml-2ch`` variant, per task
+CHANNELS = {
+    "resonances_d3": lambda: [
+        BreitWignerMapping(3, 0, 0.3, 0.01),
+        BreitWignerMapping(3, 1, 0.6, 0.01),
+    ],
+    "camel_d8": lambda: 2,
+}
 
-    ``cache``: where the rows go (``None``: ``CACHE`` unless ``params`` are
-    given; ``False``: nowhere).
-    """
-    if cache is None:
-        cache = CACHE if params is None else False
-    results = json.loads(cache.read_text()) if (cache and cache.exists()) else {}
-    # warm-up (first torch calls in a process are slow)
+
+def _warmup():
+    """First torch calls in a process are slow."""
     NeuralImportanceIntegrator(
         integrand=make_integrand("camel_d2"),
         max_evaluations=5000,
         n_iter=3,
         random_state=0,
     ).fit()
-    for task in tasks:
-        f = make_integrand(task)
-        for budget in budgets:
-            runs = _runs(task, f, budget, seed, params)
-            for method, fn in runs.items():
-                if method.split("-")[0] not in methods:
-                    continue
-                res = fn()
-                r = row(task, budget, method, res, f.integral)
-                results[f"{task}|{budget}|{method}"] = r
-                print(
-                    {
-                        k: (round(v, 5) if isinstance(v, float) else v)
-                        for k, v in r.items()
-                    },
-                    flush=True,
-                )
-                if cache:
-                    cache.write_text(json.dumps(results, indent=1))
-    return results
 
 
-def _by_pair(results):
-    """``(task, budget, {method: row})`` for every task/budget pair, sorted."""
-    for task, budget in sorted({(r["task"], r["budget"]) for r in results.values()}):
-        rs = {
-            r["method"]: r
-            for r in results.values()
-            if r["task"] == task and r["budget"] == budget
-        }
-        yield task, budget, rs
+def methods(names, params=None):
+    """The methods of the run: vegas, madnis and the skhep_ml variants."""
 
-
-def ratios(results):
-    """Per task and budget: skhep_ml's relative error over the best peer's."""
-    out = []
-    for task, budget, rs in _by_pair(results):
-        ours = [m for m in rs if m.startswith("skhep_ml")]
-        peers = [m for m in rs if m in ("vegas", "madnis")]
-        if not ours or not peers:
-            continue
-        best_ours = min(ours, key=lambda m: rs[m]["rel_error"])
-        best_peer = min(peers, key=lambda m: rs[m]["rel_error"])
-        out.append(
-            dict(
-                task=task,
-                budget=budget,
-                ours=best_ours,
-                best_peer=best_peer,
-                error_ratio=rs[best_ours]["rel_error"] / rs[best_peer]["rel_error"],
-                eff_ratio_vs_madnis=(
-                    rs[best_ours]["eff_max"] / rs["madnis"]["eff_max"]
-                    if "madnis" in rs
-                    else float("nan")
-                ),
-                overhead_ratio_vs_madnis=(
-                    rs[best_ours]["overhead_us"] / rs["madnis"]["overhead_us"]
-                    if "madnis" in rs
-                    else float("nan")
-                ),
-            )
+    def measured(fn):
+        return lambda p, budget, seed: _metrics(
+            fn(p, budget, seed), p.truth["integral"]
         )
-    return out
+
+    out = [
+        Method("vegas", measured(lambda p, b, s: run_vegas(p.data, b, s))),
+        Method("madnis", measured(lambda p, b, s: run_madnis(p.data, b, s))),
+        Method(
+            "skhep_ml",
+            measured(lambda p, b, s: run_skhep(p.data, b, s, params=params)),
+            warmup=_warmup,
+        ),
+        Method(
+            "skhep_ml-2ch",
+            measured(
+                lambda p, b, s: run_skhep(p.data, b, s, CHANNELS[p.name](), params)
+            ),
+            applies=lambda p: p.name in CHANNELS,
+        ),
+    ]
+    chosen = [m for m in out if m.name.split("-")[0] in names]
+    if not any(m.warmup for m in chosen):  # the warm-up runs in any case
+        chosen[0] = Method(chosen[0].name, chosen[0].fn, _warmup, chosen[0].applies)
+    return chosen
 
 
-def _goal_summary(results, ratio_rows):
-    """One line per goal: on how many task/budget pairs this run meets it."""
-    n = len(ratio_rows)
-
-    def count(pred):
-        return sum(bool(pred(r)) for r in ratio_rows)
-
-    ours = [r for r in results.values() if r["method"].startswith("skhep_ml")]
-    worst_pull = max((abs(r["pull"]) for r in ours), default=float("nan"))
-    return (
-        "Goals met in this run (task/budget pairs, best skhep_ml variant): "
-        f"``error_ratio <= 1`` on {count(lambda r: r['error_ratio'] <= 1)}/{n}, "
-        f"``eff_ratio_vs_madnis >= 1`` on "
-        f"{count(lambda r: r['eff_ratio_vs_madnis'] >= 1)}/{n}, "
-        f"``overhead_ratio_vs_madnis <= 0.5`` on "
-        f"{count(lambda r: r['overhead_ratio_vs_madnis'] <= 0.5)}/{n}; "
-        "all three by one skhep_ml variant (any, not only the most accurate) on "
-        f"{_all_goals_met(results)}/{n}; "
-        f"largest ``|pull|`` of any skhep_ml run: {worst_pull:.2f}."
-    )
-
-
-def _all_goals_met(results):
+def _all_goals_met(records):
     """Task/budget pairs where one skhep_ml run meets all three ratio goals."""
     met = 0
-    for _, _, rs in _by_pair(results):
-        if "madnis" not in rs or "vegas" not in rs:
+    for rs in runner.draws(records).values():
+        by = {r["method"]: r for r in rs}
+        if "madnis" not in by or "vegas" not in by:
             continue
-        best_error = min(rs[m]["rel_error"] for m in ("vegas", "madnis"))
+        best_error = min(by[m]["rel_error"] for m in PEERS)
         met += any(
             r["rel_error"] <= best_error
-            and r["eff_max"] >= rs["madnis"]["eff_max"]
-            and r["overhead_us"] <= 0.5 * rs["madnis"]["overhead_us"]
-            for m, r in rs.items()
-            if m.startswith("skhep_ml")
+            and r["eff_max"] >= by["madnis"]["eff_max"]
+            and r["overhead_us"] <= 0.5 * by["madnis"]["overhead_us"]
+            for m, r in by.items()
+            if m in OURS
         )
     return met
 
 
-def _misses(results):
+def _n_pairs(records):
+    return len(runner.ratios(records, RATIOS[0]))
+
+
+def _goal_summary(records):
+    """One line per goal: on how many task/budget pairs this run meets it."""
+    n = _n_pairs(records)
+    met = {
+        row["ratio"]: row["met"].split("/")[0]
+        for row in runner.distribution_rows(records, RATIOS)
+    }
+    ours = [r for r in records if r["method"] in OURS]
+    worst_pull = max((abs(r["pull"]) for r in ours), default=float("nan"))
+    return (
+        "Goals met in this run (task/budget pairs, best skhep_ml variant): "
+        f"``error_ratio <= 1`` on {met['error_ratio']}/{n}, "
+        f"``eff_ratio_vs_madnis >= 1`` on {met['eff_ratio_vs_madnis']}/{n}, "
+        f"``overhead_ratio_vs_madnis <= 0.5`` on "
+        f"{met['overhead_ratio_vs_madnis']}/{n}; "
+        "all three by one skhep_ml variant (any, not only the most accurate) on "
+        f"{_all_goals_met(records)}/{n}; "
+        f"largest ``|pull|`` of any skhep_ml run: {worst_pull:.2f}."
+    )
+
+
+def _misses(records):
     """``task budget (missed goal ratio, ...)`` where no variant meets all goals."""
     out = []
-    for row in ratios(results):
-        if _all_goals_met({k: r for k, r in results.items() if _pair(r) == _pair(row)}):
+    for rs in runner.draws(records).values():
+        if _all_goals_met(rs):
+            continue
+        values = {spec.name: runner.ratios(rs, spec) for spec in RATIOS if spec.goal}
+        if not values["error_ratio"]:
             continue
         bad = [
-            f"{name} {row[name]:.2f}"
-            for name, ok in (
-                ("error_ratio", row["error_ratio"] <= 1),
-                ("eff_ratio_vs_madnis", row["eff_ratio_vs_madnis"] >= 1),
-                ("overhead_ratio_vs_madnis", row["overhead_ratio_vs_madnis"] <= 0.5),
-            )
-            if not ok
+            f"{spec.name} {values[spec.name][0]['value']:.2f}"
+            for spec in RATIOS
+            if values[spec.name] and not spec.met(values[spec.name][0]["value"])
         ]
-        out.append(f"{row['task']} {float(row['budget']):.0e} ({', '.join(bad)})")
+        out.append(
+            f"{rs[0]['problem']} {float(rs[0]['budget']):.0e} ({', '.join(bad)})"
+        )
     return out
 
 
-def _pair(row):
-    return row["task"], float(row["budget"])
-
-
-def _seeds_summary(by_seed):
+def _seeds_summary(records, seeds):
     """One sentence per repeated seed: the pairs meeting all goals, the misses."""
     lines = []
-    for seed, results in sorted(by_seed.items(), key=lambda kv: int(kv[0])):
-        n = len(ratios(results))
-        misses = _misses(results)
-        line = f"seed {seed}: all three goals on {_all_goals_met(results)}/{n} pairs"
+    for seed in seeds:
+        rs = runner.select(records, seed=seed)
+        misses = _misses(rs)
+        line = (
+            f"seed {seed}: all three goals on {_all_goals_met(rs)}/{_n_pairs(rs)} pairs"
+        )
         lines.append(line + (f", missed on {'; '.join(misses)}" if misses else ""))
     return (
         "The same protocol with other seeds (every method rerun; ratios of the "
@@ -369,28 +351,45 @@ def _seeds_summary(by_seed):
     )
 
 
-def write(results, command, by_seed=None):
-    rows = sorted(
-        results.values(),
-        key=lambda r: (
-            TASKS.index(r["task"]) if r["task"] in TASKS else 99,
-            float(r["budget"]),
-            r["method"],
-        ),
-    )
+def _order(r):
+    return TASKS.index(r["problem"]) if r["problem"] in TASKS else 99, r["budget"]
+
+
+def write(records, command, seed=0, more_seeds=(), out_dir=runner.DOCS_BENCH):
+    """The page: the rows of ``seed``, its ratios and their distribution.
+
+    ``more_seeds``: the other seeds of ``records`` summarised in the intro.
+    """
+    others = [r for r in records if r["seed"] in more_seeds]
+    records = runner.select(records, seed=seed)
+    rows = [
+        dict(r, task=r["problem"], budget=f"{r['budget']:.0e}")
+        for r in sorted(records, key=lambda r: (*_order(r), r["method"]))
+    ]
     table = rst_table(rows, COLUMNS, floatfmt=".3g")
-    ratio_rows = ratios(results)
-    ratio_table = rst_table(
-        ratio_rows,
-        [
-            "task",
-            "budget",
-            "ours",
-            "best_peer",
-            "error_ratio",
-            "eff_ratio_vs_madnis",
-            "overhead_ratio_vs_madnis",
-        ],
+    names = {
+        key: (r["method"], r["reference"])
+        for r in runner.ratios(records, RATIOS[0])
+        for key in [(r["problem"], r["budget"])]
+    }
+    ratio_rows = [
+        dict(
+            r,
+            task=r["problem"],
+            budget=f"{r['budget']:.0e}",
+            ours=names[r["problem"], r["budget"]][0],
+            best_peer=names[r["problem"], r["budget"]][1],
+        )
+        for r in sorted(
+            runner.draw_rows(records, RATIOS), key=lambda r: (r["problem"], r["budget"])
+        )
+        if (r["problem"], r["budget"]) in names
+    ]
+    columns = ["task", "budget", "ours", "best_peer", *(s.name for s in RATIOS)]
+    ratio_table = rst_table(ratio_rows, columns, floatfmt=".3g")
+    spread = rst_table(
+        runner.distribution_rows(records, RATIOS),
+        ["ratio", "better", "draws", "median", "worst_decile", "worst", "goal", "met"],
         floatfmt=".3g",
     )
     intro = (
@@ -405,24 +404,30 @@ def write(results, command, by_seed=None):
         "taken on a machine shared with other jobs, so the overhead ratios "
         "scatter too (by up to ~1.5x between runs)."
     )
-    intro += "\n\n" + _goal_summary(results, ratio_rows)
-    if by_seed:
-        intro += " " + _seeds_summary(by_seed)
+    intro += "\n\n" + _goal_summary(records)
+    if more_seeds:
+        intro += " " + _seeds_summary(others, more_seeds)
     write_page(
         "integration",
         "Integration: NeuralImportanceIntegrator vs vegas and madnis",
         intro,
-        [("Results", table), ("Ratios", ratio_table)],
+        [
+            ("Results", table),
+            ("Ratios", ratio_table),
+            ("Distribution of the ratios over the task/budget pairs", spread),
+        ],
         command,
+        out_dir,
     )
     print(table)
     print(ratio_table)
+    print(spread)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="budget 1e5 only")
-    parser.add_argument("--tasks", nargs="*", default=TASKS)
+    parser.add_argument("--tasks", nargs="*", default=None)
     parser.add_argument("--budgets", nargs="*", type=float, default=None)
     parser.add_argument("--methods", nargs="*", default=["vegas", "madnis", "skhep_ml"])
     parser.add_argument("--seed", type=int, default=0)
@@ -442,38 +447,46 @@ def main():
         help="JSON of NeuralImportanceIntegrator parameters, e.g. '{\"n_iter\": 25}': "
         "print the rows of this variant, write nothing",
     )
-    args = parser.parse_args()
+    runner.add_smoke_flag(parser)
+    args = parser.parse_args(argv)
     setup_threads(args.threads)
-    budgets = args.budgets or ([1e5] if args.quick else [1e5, 1e6])
+    out_dir = runner.output_dir(args.smoke)
+    records_file = out_dir / "integration.json"
+    tasks = args.tasks or (["resonances_d3"] if args.smoke else TASKS)
+    budgets = args.budgets or (
+        [5000] if args.smoke else [1e5] if args.quick else [1e5, 1e6]
+    )
     budgets = [int(b) for b in budgets]
     if args.table_only:
-        results = json.loads(CACHE.read_text())
-        by_seed = json.loads(SEEDS_CACHE.read_text()) if SEEDS_CACHE.exists() else {}
+        records = runner.load(records_file)[1]
+        more_seeds = sorted({r["seed"] for r in records} - {args.seed})
     else:
-        results = run(args.tasks, budgets, args.seed, args.methods, args.skhep_params)
-        by_seed = {
-            str(seed): run(
-                args.tasks,
-                budgets,
-                seed,
-                args.methods,
-                args.skhep_params,
-                cache=False,
-            )
-            for seed in args.more_seeds
-        }
-        if by_seed and args.skhep_params is None:
-            SEEDS_CACHE.write_text(json.dumps(by_seed, indent=1))
-    if args.skhep_params is not None:
-        for seed, rows in by_seed.items():
-            print(_seeds_summary({seed: rows}))
-        return
+        more_seeds = list(args.more_seeds)
+        variant = args.skhep_params is not None
+        records = runner.run(
+            [task(t) for t in tasks],
+            methods(args.methods, args.skhep_params),
+            budgets,
+            seeds=[args.seed, *more_seeds],
+            out=None if variant else records_file,
+            merge=True,
+        )
+        if variant:  # a variant of skhep_ml: its rows and goals, no page
+            for seed in [args.seed, *more_seeds]:
+                print(_seeds_summary(records, [seed]))
+            return
+        # the page shows this run's records, over those of the file
+        done = {runner.key(r) for r in records}
+        records += [
+            r for r in runner.load(records_file)[1] if runner.key(r) not in done
+        ]
+        records = [r for r in records if r["seed"] in (args.seed, *more_seeds)]
     command = "python benchmarks/bench_integration.py" + (
         " --quick" if args.quick else ""
     )
-    if by_seed:
-        command += " --more-seeds " + " ".join(sorted(by_seed, key=int))
-    write(results, command, by_seed)
+    if more_seeds:
+        command += " --more-seeds " + " ".join(map(str, more_seeds))
+    write(records, command, args.seed, more_seeds, out_dir)
 
 
 if __name__ == "__main__":

@@ -22,12 +22,14 @@ Run::
     OMP_NUM_THREADS=1 python benchmarks/bench_ratio.py  # full: n = 1e3, 1e4, 1e5
     OMP_NUM_THREADS=1 python benchmarks/bench_ratio.py --quick  # n = 1e3, 1e4
 
-The table is printed and written to ``docs/benchmarks/ratio.rst``.
+The table is printed and written to ``docs/benchmarks/ratio.rst`` (the records
+to ``ratio.json``); ``--smoke`` checks the script end to end in seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import pathlib
 import platform
@@ -36,7 +38,10 @@ import time
 import warnings
 
 import numpy as np
+import runner
 import torch
+from _common import DOCS_BENCH, rst_table
+from runner import Method, Problem, Ratio
 
 from skhep_ml import ALICERatioEstimator
 from skhep_ml.datasets import alice_toy_log_ratio, make_alice_toy, sample_alice_toy
@@ -51,7 +56,7 @@ CLIP = 20.0
 HUBER_DELTA = 1.0
 HIDDEN = (64, 64)
 ACTIVATION = "tanh"
-DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "ratio.rst"
+DOCS = DOCS_BENCH / "ratio.rst"
 #: the n = 1e5 run (too long for one command together with the others)
 EXTRA = DOCS.with_name("ratio_n1e5.inc")
 
@@ -198,6 +203,81 @@ def fmt_int(iv):
     return f"[{iv[0]:+.3f}, {iv[1]:+.3f}]"
 
 
+LIBRARIES = {"madminer": fit_madminer, "skhep_ml": fit_skhep, "torch loop": fit_torch}
+
+
+def toy_task(n_test):
+    """The ALICE toy: held-out rows with exact log r, events observed at θ = 0.3."""
+    X_test, _, _, _ = make_alice_toy(n_test, random_state=12345)
+    x_obs = sample_alice_toy(THETA_TRUE, n_test, random_state=54321)
+    exact_grid = np.stack(
+        [
+            alice_toy_log_ratio(np.column_stack([x_obs, np.full(len(x_obs), g)]))
+            for g in GRID
+        ]
+    )
+    return Problem(
+        "alice_toy",
+        data=dict(X_test=X_test, x_obs=x_obs),
+        truth=dict(log_r=alice_toy_log_ratio(X_test), profile=summarize(exact_grid)),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def training(n):
+    """The n training rows (the same for every library and loss)."""
+    return make_alice_toy(n, random_state=n)
+
+
+def methods(libraries, losses, args):
+    """Every (library, loss) pair; the ``-`` variants are skhep_ml's only.
+
+    The budget is the number of training rows; a method reports the fastest of
+    a few identical fits (same seed, same model): short fits on a shared
+    machine are otherwise mostly noise.
+    """
+    kw = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
+
+    def method(lib, loss, warmup):
+        fit = LIBRARIES[lib]
+
+        def fn(problem, n, seed):
+            X, y, r, t = training(n)
+            repeats = args.repeats or (5 if n <= 1000 else 3 if n <= 10_000 else 1)
+            fits = [fit(loss, X, y, r, t, **kw, seed=seed) for _ in range(repeats)]
+            _, predict, grid_fn = fits[-1]
+            d = problem.data
+            mse = float(np.mean((predict(d["X_test"]) - problem.truth["log_r"]) ** 2))
+            mle, i68, i95 = summarize(grid_fn(d["x_obs"], GRID))
+            return dict(
+                library=lib,
+                loss=loss,
+                mse=mse,
+                mle=mle,
+                i68=i68,
+                i95=i95,
+                seconds=min(f[0] for f in fits),
+            )
+
+        return Method(f"{lib} {loss}", fn, warmup=warmup)
+
+    def warmup(fit):
+        # the first float32 fit in a process pays a one-off cost
+        Xw, yw, rw, tw = make_alice_toy(512, random_state=0)
+        warm = dict(epochs=2, batch_size=args.batch_size, lr=args.lr, seed=0)
+        return lambda: [fit(m, Xw, yw, rw, tw, **warm) for m in ("carl", "alices")]
+
+    out = []
+    for lib in libraries:
+        first = True
+        for loss in losses:
+            if lib != "skhep_ml" and "-" in loss:
+                continue  # skhep_ml only
+            out.append(method(lib, loss, warmup(LIBRARIES[lib]) if first else None))
+            first = False
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="n = 1e3, 1e4 only")
@@ -213,7 +293,7 @@ def main(argv=None):
         help="comma-separated subset of carl,alice,alices,alices-hard,alices-huber",
     )
     parser.add_argument(
-        "--out", type=str, default=str(DOCS), help="where to write the rst table"
+        "--out", type=str, default=None, help="where to write the rst table"
     )
     parser.add_argument("--no-write", action="store_true", help="do not write the rst")
     parser.add_argument(
@@ -226,79 +306,94 @@ def main(argv=None):
     parser.add_argument(
         "--no-torch", action="store_true", help="without the plain torch loop rows"
     )
+    runner.add_smoke_flag(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     logging.getLogger("madminer").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore")
+    if args.smoke:
+        args.sizes, args.epochs, args.repeats = "300", 1, 1
+    out_dir = runner.output_dir(args.smoke)
+    args.out = args.out or str(out_dir / "ratio.rst")
     if args.sizes:
         sizes = [int(float(s)) for s in args.sizes.split(",")]
     else:
         sizes = [1000, 10_000] if args.quick else [1000, 10_000, 100_000]
 
-    X_test, _, _, _ = make_alice_toy(20_000, random_state=12345)
-    log_r_test = alice_toy_log_ratio(X_test)
-    x_obs = sample_alice_toy(THETA_TRUE, 20_000, random_state=54321)
-    exact_grid = np.stack(
-        [
-            alice_toy_log_ratio(np.column_stack([x_obs, np.full(len(x_obs), g)]))
-            for g in GRID
-        ]
+    problem = toy_task(2000 if args.smoke else 20_000)
+    libraries = [
+        lib for lib in LIBRARIES if not (args.no_torch and lib == "torch loop")
+    ]
+
+    def log(r):
+        print(
+            f"n={r['budget']:>6} {r['library']:10s} {r['loss']:6s} mse={r['mse']:.4f} "
+            f"mle={r['mle']:+.3f} 68%={fmt_int(r['i68'])} fit={r['seconds']:.3g}s",
+            flush=True,
+        )
+
+    out = pathlib.Path(args.out)
+    records = runner.run(
+        [problem],
+        methods(libraries, args.methods.split(","), args),
+        sizes,
+        out=None if args.no_write else out.with_suffix(".json"),
+        log=log,
     )
-    exact = summarize(exact_grid)
-
-    # warm-up (first float32 fit in a process pays a one-off cost)
-    Xw, yw, rw, tw = make_alice_toy(512, random_state=0)
-    kw = dict(epochs=2, batch_size=args.batch_size, lr=args.lr, seed=0)
-    for fit in (fit_skhep, fit_madminer, fit_torch):
-        for m in ("carl", "alices"):
-            fit(m, Xw, yw, rw, tw, **kw)
-
-    rows = []
-    for n in sizes:
-        X, y, r, t = make_alice_toy(n, random_state=n)
-        kw = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=0)
-        libraries = [("madminer", fit_madminer), ("skhep_ml", fit_skhep)]
-        if not args.no_torch:
-            libraries.append(("torch loop", fit_torch))
-        for lib, fit in libraries:
-            for method in args.methods.split(","):
-                if lib != "skhep_ml" and "-" in method:
-                    continue  # skhep_ml only
-                # the fastest of a few identical fits (same seed, same model):
-                # short fits on a shared machine are otherwise mostly noise
-                repeats = args.repeats or (5 if n <= 1000 else 3 if n <= 10_000 else 1)
-                fits = [fit(method, X, y, r, t, **kw) for _ in range(repeats)]
-                seconds = min(f[0] for f in fits)
-                _, predict, grid_fn = fits[-1]
-                mse = float(np.mean((predict(X_test) - log_r_test) ** 2))
-                mle, i68, i95 = summarize(grid_fn(x_obs, GRID))
-                rows.append(
-                    dict(
-                        n=n,
-                        lib=lib,
-                        method=method,
-                        mse=mse,
-                        mle=mle,
-                        i68=i68,
-                        i95=i95,
-                        seconds=seconds,
-                    )
-                )
-                print(
-                    f"n={n:>6} {lib:10s} {method:6s} mse={mse:.4f} mle={mle:+.3f} "
-                    f"68%={fmt_int(i68)} fit={seconds:.3g}s",
-                    flush=True,
-                )
-
-    table = render(rows, exact, sizes, args)
+    rows = [
+        dict(
+            n=r["budget"],
+            lib=r["library"],
+            method=r["loss"],
+            **{k: r[k] for k in ("mse", "mle", "i68", "i95", "seconds")},
+        )
+        for r in records
+    ]
+    table = render(rows, problem.truth["profile"], sizes, args)
+    table += distribution(records, args.methods.split(","), out.resolve() == EXTRA)
     print()
     print(table)
     if not args.no_write:
-        out = pathlib.Path(args.out)
         if out.resolve() == DOCS and sizes != [100_000] and EXTRA.exists():
             table += "\n.. include:: " + EXTRA.name + "\n"
         out.write_text(table)
         print(f"written to {out}")
+
+
+def distribution(records, losses, extra):
+    """The ratios over the sizes n: median, worst decile, goals met."""
+    ours = tuple(f"skhep_ml {loss}" for loss in losses)
+    specs = [
+        Ratio(
+            "MSE: best skhep_ml / best madminer",
+            "mse",
+            ours,
+            tuple(f"madminer {loss}" for loss in losses if "-" not in loss),
+            goal=0.8,
+        )
+    ] + [
+        Ratio(
+            f"fit s: skhep_ml {loss} / madminer {loss.split('-')[0]}",
+            "seconds",
+            f"skhep_ml {loss}",
+            f"madminer {loss.split('-')[0]}",
+            goal=1 / 3,
+        )
+        for loss in losses
+    ]
+    rows = runner.distribution_rows(records, specs)
+    title = "Distribution over the sizes n"
+    columns = ["ratio", "better", "draws", "median", "worst_decile", "worst"]
+    return "\n".join(
+        [
+            "",
+            title,
+            ("^" if extra else "~") * len(title),
+            "",
+            rst_table(rows, [*columns, "goal", "met"], floatfmt=".3g"),
+            "",
+        ]
+    )
 
 
 def render(rows, exact, sizes, args):
@@ -315,7 +410,9 @@ def render(rows, exact, sizes, args):
         cmd += f" --epochs {args.epochs}"
     if args.methods != "carl,alice,alices":
         cmd += f" --methods {args.methods}"
-    if args.out != str(DOCS):
+    if args.smoke:
+        cmd = "OMP_NUM_THREADS=1 python benchmarks/bench_ratio.py --smoke"
+    elif args.out != str(DOCS):
         cmd += f" --out {pathlib.Path(args.out).resolve().relative_to(DOCS.parents[2])}"
     if pathlib.Path(args.out).resolve() == EXTRA:
         title = f"n = {', '.join(f'{n:,}' for n in sizes)} ({args.methods})"
@@ -394,11 +491,7 @@ def render(rows, exact, sizes, args):
                     f"{r['seconds'] / mm_time[r['method'].split('-')[0]]:.2f}",
                 ]
             )
-    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(header)]
-    sep = "  ".join("=" * w for w in widths)
-    lines += [sep, "  ".join(h.ljust(w) for h, w in zip(header, widths)), sep]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths)) for b in body]
-    lines += [sep, ""]
+    lines += [rst_table([dict(zip(header, b)) for b in body], header), ""]
 
     # goals
     extra = pathlib.Path(args.out).resolve() == EXTRA

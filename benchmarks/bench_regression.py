@@ -16,7 +16,7 @@ the wall time skhep_ml needed). Metrics on 20k test points: the 68% half-width o
 seconds.
 
 Run ``python benchmarks/bench_regression.py`` (full, ~15 min on 2 cores) or with
-``--quick``.
+``--quick``; ``--smoke`` checks the script end to end in seconds.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ import time
 import warnings
 
 import numpy as np
+import runner
 import torch
 from _common import rst_table, setup_threads, write_page
+from runner import Method, Problem, Ratio
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
@@ -39,13 +41,11 @@ HIDDEN = (64, 64, 64)
 BATCH = 256
 
 
-def metrics(name, pred, sigma, y_true, log_true, seconds, budget):
+def metrics(pred, sigma, y_true, log_true, seconds):
     delta = pred / y_true - 1.0
     lo, hi = np.percentile(delta, [16, 84])
     pull = (np.log(pred) - log_true) / sigma
     return {
-        "method": name,
-        "budget": budget,
         "delta_68": (hi - lo) / 2,
         "frac_1%": float(np.mean(np.abs(delta) < 1e-2)),
         "frac_0.1%": float(np.mean(np.abs(delta) < 1e-3)),
@@ -147,53 +147,95 @@ def fit_bayesian_torch(X, ly, epochs, seed):
     return seconds, predict
 
 
-def main():
+def amplitude_task(n_train, n_test):
+    """Amplitude-like points, inputs standardised on the training set, log targets."""
+    X, y = make_amplitude_like(n_train, random_state=0)
+    Xt, yt = make_amplitude_like(n_test, random_state=1)
+    scaler = StandardScaler().fit(X)
+    return Problem(
+        "amplitude_like",
+        data=dict(X=scaler.transform(X), ly=np.log(y), Xt=scaler.transform(Xt)),
+        truth=dict(y=yt, log_y=np.log(yt)),
+    )
+
+
+SKHEP = "skhep_ml BayesianRegressor"
+PEERS = {
+    "ensemble (5 MLP + residual model)": fit_ensemble,
+    "bayesian-torch": fit_bayesian_torch,
+}
+
+
+def methods(warmup_data):
+    """skhep_ml, then each peer at equal steps and at equal time.
+
+    Equal time: the peer's epochs scaled by skhep_ml's fit seconds over the
+    peer's at equal steps, both of the same draw (run just before).
+    """
+    seconds = {}
+
+    def method(name, fit, equal_time=False, warmup=None):
+        label = name + (", equal time" if equal_time else "")
+
+        def fn(problem, epochs, seed):
+            d, t = problem.data, problem.truth
+            ep = epochs
+            if equal_time:
+                ours, peer = (
+                    seconds[m, problem.name, epochs, seed] for m in (SKHEP, name)
+                )
+                ep = max(1, int(round(epochs * ours / peer)))
+            secs, pred = fit(d["X"], d["ly"], ep, seed)
+            seconds[label, problem.name, epochs, seed] = secs
+            m, s = pred(d["Xt"])
+            kind = " (equal time)" if equal_time else " (equal steps)"
+            return dict(
+                label=name,
+                budget_label=f"{ep} ep" + ("" if name == SKHEP else kind),
+                **metrics(np.exp(m), s, t["y"], t["log_y"], secs),
+            )
+
+        return Method(label, fn, warmup=warmup)
+
+    # the warm-up pays the first-fit overheads
+    out = [method(SKHEP, fit_skhep, warmup=lambda: fit_skhep(*warmup_data, 2, 0))]
+    for name, fit in PEERS.items():
+        out += [method(name, fit), method(name, fit, equal_time=True)]
+    return out
+
+
+#: every row's delta_68 over skhep_ml's
+RATIOS = [Ratio(m, "delta_68", m, SKHEP) for m in [SKHEP, *PEERS]] + [
+    Ratio(f"{m}, equal time", "delta_68", f"{m}, equal time", SKHEP) for m in PEERS
+]
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs")
     parser.add_argument("--n-train", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=None, help="override epochs")
-    args = parser.parse_args()
+    runner.add_smoke_flag(parser)
+    args = parser.parse_args(argv)
     setup_threads(args.threads)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    if args.smoke:
+        args.n_train, args.epochs = 500, 2
     epochs = args.epochs or (60 if args.quick else 300)
+    out_dir = runner.output_dir(args.smoke)
 
-    X, y = make_amplitude_like(args.n_train, random_state=0)
-    Xt, yt = make_amplitude_like(20_000, random_state=1)
-    scaler = StandardScaler().fit(X)
-    X, Xt = scaler.transform(X), scaler.transform(Xt)
-    ly, lyt = np.log(y), np.log(yt)
-
-    fit_skhep(X[:500], ly[:500], 2, 0)  # warm-up (first-fit overheads)
-    rows = []
-    sk_s, sk_pred = fit_skhep(X, ly, epochs, 0)
-    m, s = sk_pred(Xt)
-    rows.append(
-        metrics(
-            "skhep_ml BayesianRegressor", np.exp(m), s, yt, lyt, sk_s, f"{epochs} ep"
-        )
+    problem = amplitude_task(args.n_train, 2000 if args.smoke else 20_000)
+    warm = (problem.data["X"][:500], problem.data["ly"][:500])
+    records = runner.run(
+        [problem], methods(warm), [epochs], out=out_dir / "regression.json"
     )
-    peers = {
-        "ensemble (5 MLP + residual model)": fit_ensemble,
-        "bayesian-torch": fit_bayesian_torch,
-    }
-    for name, fit in peers.items():
-        secs, pred = fit(X, ly, epochs, 0)
-        m, s = pred(Xt)
-        rows.append(
-            metrics(name, np.exp(m), s, yt, lyt, secs, f"{epochs} ep (equal steps)")
-        )
-        # equal wall time: scale the epochs to skhep_ml's fit seconds
-        ep_equal = max(1, int(round(epochs * sk_s / secs)))
-        secs, pred = fit(X, ly, ep_equal, 0)
-        m, s = pred(Xt)
-        rows.append(
-            metrics(name, np.exp(m), s, yt, lyt, secs, f"{ep_equal} ep (equal time)")
-        )
-
-    ref = rows[0]["delta_68"]
-    for r in rows:
-        r["delta_68 / skhep"] = r["delta_68"] / ref
+    ratio = {r["method"]: r["value"] for s in RATIOS for r in runner.ratios(records, s)}
+    rows = [
+        dict(r, method=r["label"], budget=r["budget_label"])
+        | {"delta_68 / skhep": ratio[r["method"]]}
+        for r in records
+    ]
     cols = [
         "method",
         "budget",
@@ -208,18 +250,19 @@ def main():
     table = rst_table(rows, cols)
     print(table)
     cmd = "python benchmarks/bench_regression.py" + (" --quick" if args.quick else "")
-    cmd += f" --n-train {args.n_train} --epochs {epochs}"
+    cmd += " --smoke" if args.smoke else f" --n-train {args.n_train} --epochs {epochs}"
     write_page(
         "regression",
         "BayesianRegressor: amplitude-like surrogate",
         f"{args.n_train} training points of ``make_amplitude_like`` (log targets), "
-        f"20,000 test points, {args.threads} CPU threads, hidden layers {HIDDEN}, "
-        f"batch {BATCH}. "
+        f"{len(problem.truth['y']):,} test points, {args.threads} CPU threads, "
+        f"hidden layers {HIDDEN}, batch {BATCH}. "
         "``delta_68`` is the 68% half-width of (pred - true)/true; pulls are "
         "(log pred - log true)/σ_tot. The ensemble's steps are per member (5x the "
         "total); equal time gives each peer skhep_ml's fit seconds.",
         [("Results", table)],
         cmd,
+        out_dir,
     )
 
 

@@ -5,27 +5,28 @@ in-target volume 7.5 % and 0.53 %) every method runs until it has found
 N in-target points and reports: the expensive calls needed for each N, the
 in-target efficiency per iteration, the coverage of the true region's cells,
 the surrogate's accuracy on uniform test points and the wall time excluding
-the objective. Writes ``docs/benchmarks/scan.rst`` and prints the table.
+the objective. Writes ``docs/benchmarks/scan.rst`` (the records to ``scan.json``)
+and prints the table.
 
-Run ``python benchmarks/bench_scan.py`` (full) or ``--quick``.
+Run ``python benchmarks/bench_scan.py`` (full) or ``--quick``; ``--smoke``
+checks the script end to end in seconds.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import sys
 import time
 
 import numpy as np
+import runner
 import torch
+from _common import rst_table
+from runner import Method, Problem, Ratio
 
 from skhep_ml import ActiveScanner
 from skhep_ml.datasets import make_scan_problem, scan_cell_coverage, scan_true_cells
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "..", "docs", "benchmarks", "scan.rst")
 
 #: cells of the coverage grid per problem: (n_bins, n_sub)
 CELLS = {"cosine3d": (20, 4), "cosine7d": (4, 3)}
@@ -164,23 +165,18 @@ def fmt_calls(c):
     return f"{c:,}" if c is not None else "—"
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="N up to 5,000 on the 7-d task (20,000 on the 3-d toy)",
+def scan_task(name, milestones):
+    """A scan problem with its milestones N and the true region's cells."""
+    problem = make_scan_problem(name)
+    n_bins, n_sub = CELLS[name]
+    cells = scan_true_cells(
+        problem.objective, problem.bounds, problem.target, n_bins=n_bins, n_sub=n_sub
     )
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-initial", type=int, default=2000)
-    parser.add_argument("--n-per-iteration", type=int, default=2000)
-    parser.add_argument("--n-candidates", type=int, default=100_000)
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    return Problem(name, data=problem, truth=dict(milestones=milestones, cells=cells))
 
-    # warm-up (first torch fit in a process pays a one-off cost)
+
+def _warmup():
+    """The first torch fit in a process pays a one-off cost."""
     warm = make_scan_problem("cosine3d")
     ActiveScanner(
         objective=warm.objective,
@@ -195,39 +191,103 @@ def main(argv=None):
         random_state=0,
     ).fit()
 
-    tasks = [
-        ("cosine3d", (5_000, 20_000)),
-        ("cosine7d", (5_000,) if args.quick else (5_000, 20_000)),
-    ]
-    rows, eff_rows, goals = [], [], []
-    t_start = time.perf_counter()
-    for name, milestones in tasks:
-        problem = make_scan_problem(name)
-        n_max = max(milestones)
-        n_bins, n_sub = CELLS[name]
-        cells = scan_true_cells(
-            problem.objective,
-            problem.bounds,
-            problem.target,
-            n_bins=n_bins,
-            n_sub=n_sub,
-        )
-        results = {}
-        rng = np.random.default_rng(args.seed)
-        results["random"] = run_random(problem, n_max, milestones, rng)
-        results["emcee"] = run_emcee(problem, n_max, milestones, rng)
-        results["ActiveScanner"] = run_scanner(
-            problem, n_max, milestones, args.seed, args, args.n_initial
-        )
-        if name == "cosine7d":  # a larger L0 finds more of the 64 shells
-            results["ActiveScanner, L0=10k"] = run_scanner(
-                problem, n_max, milestones, args.seed, args, 10_000
+
+def methods(args):
+    """random, emcee, the scanner (and on the 7-d task the scanner with L0=10k).
+
+    The methods of one problem draw from one generator seeded by the seed, in
+    this order (random's points, emcee's start, the scanners' test points).
+    """
+    rngs = {}
+
+    def method(name, run_fn, **kw):
+        def fn(task, budget, seed):
+            rng = rngs.setdefault((task.name, seed), np.random.default_rng(seed))
+            problem, truth = task.data, task.truth
+            milestones = truth["milestones"]
+            res = run_fn(problem, max(milestones), milestones, rng, seed)
+            n_bins = CELLS[task.name][0]
+            found = res["found"]
+            cov = scan_cell_coverage(
+                found, truth["cells"], problem.bounds, n_bins=n_bins
             )
+            quality = None
+            if "scan" in res:
+                quality = surrogate_quality(res["scan"], problem, rng)
+            return dict(
+                calls=res["calls"],
+                **{f"calls_{n}": res["calls"].get(n) for n in milestones},
+                eff=res["eff"],
+                coverage=cov,
+                surrogate=quality,
+                wall=res["wall"],
+            )
+
+        return Method(name, fn, **kw)
+
+    def scanner(n_initial):
+        return lambda p, n_max, ms, rng, seed: run_scanner(
+            p, n_max, ms, seed, args, n_initial
+        )
+
+    return [
+        method("random", lambda p, n_max, ms, rng, seed: run_random(p, n_max, ms, rng)),
+        method("emcee", lambda p, n_max, ms, rng, seed: run_emcee(p, n_max, ms, rng)),
+        method("ActiveScanner", scanner(args.n_initial), warmup=_warmup),
+        # a larger L0 finds more of the 64 shells
+        method(
+            "ActiveScanner, L0=10k",
+            scanner(10_000),
+            applies=lambda p: p.name == "cosine7d",
+        ),
+    ]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="N up to 5,000 on the 7-d task (20,000 on the 3-d toy)",
+    )
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-initial", type=int, default=2000)
+    parser.add_argument("--n-per-iteration", type=int, default=2000)
+    parser.add_argument("--n-candidates", type=int, default=100_000)
+    parser.add_argument("--no-write", action="store_true")
+    runner.add_smoke_flag(parser)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.smoke:
+        args.n_initial, args.n_per_iteration, args.n_candidates = 500, 200, 5000
+        tasks = [("cosine3d", (50, 200))]
+    else:
+        tasks = [
+            ("cosine3d", (5_000, 20_000)),
+            ("cosine7d", (5_000,) if args.quick else (5_000, 20_000)),
+        ]
+    out_dir = runner.output_dir(args.smoke)
+    t_start = time.perf_counter()
+    problems = [scan_task(name, milestones) for name, milestones in tasks]
+    records = runner.run(
+        problems,
+        methods(args),
+        seeds=[args.seed],
+        out=None if args.no_write else out_dir / "scan.json",
+        log=None,
+    )
+    total = time.perf_counter() - t_start
+    all_milestones = sorted({n for _, ms in tasks for n in ms})
+    rows, eff_rows, goals = [], [], []
+    for task in problems:
+        name, milestones = task.name, task.truth["milestones"]
+        results = {r["method"]: r for r in runner.select(records, problem=name)}
         base = results["random"]["calls"]
         for method, res in results.items():
-            cov = scan_cell_coverage(res["found"], cells, problem.bounds, n_bins=n_bins)
+            cov = res["coverage"]
             if method.startswith("ActiveScanner"):
-                acc, prec, rec = surrogate_quality(res["scan"], problem, rng)
+                acc, prec, rec = res["surrogate"]
                 eff = res["eff"]
                 warm_eff = eff[3:] if len(eff) > 3 else eff[-1:]
                 eff_txt = f"{np.mean(warm_eff):.3f}"
@@ -239,7 +299,10 @@ def main(argv=None):
                 eff_txt = f"{np.mean(res['eff']):.3f}"
                 acc_txt = "—"
             cells_txt = []
-            for n in milestones:
+            for n in all_milestones:
+                if n not in milestones:
+                    cells_txt.append("")
+                    continue
                 c = res["calls"].get(n)
                 ratio = base[n] / c if c else float("nan")
                 cells_txt.append(f"{fmt_calls(c)} ({ratio:.1f}x)")
@@ -271,7 +334,6 @@ def main(argv=None):
                     name,
                     method,
                     *cells_txt,
-                    *([""] * (2 - len(milestones))),
                     eff_txt,
                     f"{cov:.3f}",
                     acc_txt,
@@ -279,27 +341,33 @@ def main(argv=None):
                 )
             )
             print(rows[-1], flush=True)
-    total = time.perf_counter() - t_start
 
     header = (
         "problem",
         "method",
-        "calls for N=5,000 (random/method)",
-        "calls for N=20,000 (random/method)",
+        *(f"calls for N={n:,} (random/method)" for n in all_milestones),
         "in-target efficiency",
         "coverage of true cells",
         "surrogate acc / precision / recall",
         "wall time excl. objective [s]",
     )
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(r):
-        return "  ".join(str(c).ljust(w) for c, w in zip(r, widths))
-
-    sep = "  ".join("=" * w for w in widths)
-    table = "\n".join([sep, line(header), sep, *[line(r) for r in rows], sep])
+    table = rst_table([dict(zip(header, r)) for r in rows], list(header))
+    spread = rst_table(
+        runner.distribution_rows(
+            records,
+            [
+                Ratio(f"calls for N={n:,}: {m} / random", f"calls_{n}", m, "random")
+                for n in all_milestones
+                for m in ("ActiveScanner", "emcee")
+            ],
+        ),
+        ["ratio", "better", "draws", "median", "worst_decile", "worst"],
+        floatfmt=".3g",
+    )
     eff_table = "\n".join([f"* ``{n}``: {e}" for n, e in eff_rows])
-    cmd = "python benchmarks/bench_scan.py" + (" --quick" if args.quick else "")
+    cmd = "python benchmarks/bench_scan.py" + (
+        " --smoke" if args.smoke else " --quick" if args.quick else ""
+    )
     page = f"""Active scan
 ===========
 
@@ -341,6 +409,11 @@ row) trades calls for coverage. For many disconnected allowed regions, size
 ``n_initial`` so that it holds a few in-target points per expected region, or
 raise ``random_fraction``.
 
+The calls over random's, over the problems (``better``: lower; worst decile:
+the 90 % quantile):
+
+{spread}
+
 Efficiency per iteration of the scanner (iteration 0 is the uniform L0):
 
 {eff_table}
@@ -351,7 +424,7 @@ Python {sys.version.split()[0]}; shared CPU, times are indicative).
 """
     print(page)
     if not args.no_write:
-        with open(OUT, "w") as fh:
+        with open(out_dir / "scan.rst", "w") as fh:
             fh.write(page)
     return rows
 
