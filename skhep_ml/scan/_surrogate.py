@@ -1,12 +1,15 @@
-"""The surrogate of :class:`~skhep_ml.ActiveScanner` when it is a user's estimator,
-and the default MLP's continued training."""
+"""The surrogate of :class:`~skhep_ml.ActiveScanner`: a user's estimator, or the
+default MLP's arguments and its continued training between iterations."""
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from sklearn.base import clone
 
-__all__ = ["continue_training", "estimator_output", "fit_estimator"]
+from ..base import check_hidden_layer_sizes
+
+__all__ = ["continue_training", "estimator_output", "fit_estimator", "mlp_arguments"]
 
 
 def fit_estimator(estimator, F, y, seed):
@@ -31,6 +34,22 @@ def estimator_output(est, F, classification):
         cols = np.flatnonzero(np.asarray(est.classes_) == 1)
         return proba[:, cols[0]] if len(cols) else np.zeros(len(F))
     return (np.asarray(est.predict(F)) == 1).astype(np.float64)
+
+
+def mlp_arguments(n_in, hidden_layer_sizes, activation, classification):
+    """Criterion and ``module__`` arguments of the default MLP surrogate.
+
+    One output: a logit trained by binary cross-entropy (classification) or the
+    standardised value trained by the squared error.
+    """
+    criterion = torch.nn.BCEWithLogitsLoss if classification else torch.nn.MSELoss
+    return criterion, {
+        "module__n_in": n_in,
+        "module__n_out": 1,
+        "module__hidden_layer_sizes": check_hidden_layer_sizes(hidden_layer_sizes),
+        "module__activation": activation,
+        "module__squeeze_output": True,
+    }
 
 
 def continue_training(net, epochs, batch_size, n_samples):

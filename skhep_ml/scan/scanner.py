@@ -6,7 +6,6 @@ import numbers
 import os
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import ClassifierTags, RegressorTags
@@ -18,7 +17,6 @@ from ..base import (
     Interval,
     StrOptions,
     TorchEstimatorMixin,
-    check_hidden_layer_sizes,
     check_is_fitted,
     check_random_state,
     derive_seed,
@@ -31,7 +29,12 @@ from ._objective import Evaluator
 from ._proposal import ProposalSettings, sample_region
 from ._space import ParameterSpace, check_bounds, data_bounds
 from ._store import EvaluationStore
-from ._surrogate import continue_training, estimator_output, fit_estimator
+from ._surrogate import (
+    continue_training,
+    estimator_output,
+    fit_estimator,
+    mlp_arguments,
+)
 from ._target import TargetRule, check_band, encode_binary_labels
 
 __all__ = ["ActiveScanner"]
@@ -376,36 +379,30 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
     # ------------------------------------------------------------- surrogate
     def _fit_surrogate(self, F, y, seed, first):
         """Train the surrogate on features ``F``; ``first`` starts it afresh."""
-        if first and not self._is_classification():
-            self._y_mean = float(y.mean())
-            self._y_scale = float(y.std()) or 1.0
+        classification = self._is_classification()
+        if first and not classification:
+            self._y_mean, self._y_scale = float(y.mean()), float(y.std()) or 1.0
         if self.estimator is not None:
             self.estimator_ = fit_estimator(self.estimator, F, y, seed)
             return
-        if self._is_classification():
-            target = y.astype(np.float32)
-        else:
-            target = ((y - self._y_mean) / self._y_scale).astype(np.float32)
+        target = y if classification else (y - self._y_mean) / self._y_scale
+        target = target.astype(np.float32)
         if not first and hasattr(self, "net_"):  # warm start: a few more epochs
             continue_training(
                 self.net_, self.epochs_per_iteration, self.batch_size, len(F)
             )
             self._train_net(F, target, seed=seed, partial=True)
             return
-        classification = self._is_classification()
+        criterion, module_params = mlp_arguments(
+            F.shape[1], self.hidden_layer_sizes, self.activation, classification
+        )
         self.net_ = self._build_net(
             MLP,
-            torch.nn.BCEWithLogitsLoss if classification else torch.nn.MSELoss,
+            criterion,
             seed=seed,
             device=self._device,
             n_samples=len(F),
-            module__n_in=F.shape[1],
-            module__n_out=1,
-            module__hidden_layer_sizes=check_hidden_layer_sizes(
-                self.hidden_layer_sizes
-            ),
-            module__activation=self.activation,
-            module__squeeze_output=True,
+            **module_params,
         )
         self._train_net(F, target, seed=seed)
 
