@@ -91,3 +91,5 @@ class BatchLoader:
         X, y = self.dataset[order]
         for start in range(0, n, bs):
             yield X[start : start + bs], y[start : start + bs]
+
+

@@ -15,6 +15,7 @@ def _silent(*args, **kwargs):
     """A picklable sink that prints nothing."""
 
 
+
 class _History(History):
     """skorch's History, recording in O(1).
 
@@ -131,3 +132,5 @@ class TorchNet(NeuralNet):
             module = getattr(self, name + "_")
             if isinstance(module, torch.nn.Module) and module.training != training:
                 module.train(training)
+
+

@@ -79,3 +79,5 @@ def check_hidden_layer_sizes(hidden_layer_sizes) -> tuple[int, ...]:
             f"hidden_layer_sizes must be positive integers, got {hidden_layer_sizes!r}."
         )
     return tuple(int(s) for s in sizes)
+
+

@@ -220,3 +220,5 @@ class ImportanceSamplingLoss(nn.Module):
         else:
             fn = multichannel_kl_loss
         return fn(f, q_test, alpha, q_sample, own)
+
+

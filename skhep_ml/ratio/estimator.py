@@ -220,6 +220,7 @@ class _RatioNet(TorchNet):
         return self.criterion_(y_pred, y_true, score_hat)
 
 
+
 def _check_joint_ratio(joint_ratio, n_samples):
     r = np.asarray(joint_ratio, dtype=np.float64)
     if r.ndim == 2 and r.shape[1] == 1:

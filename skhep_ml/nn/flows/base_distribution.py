@@ -150,3 +150,5 @@ class GaussianMixtureBase(nn.Module):
         return self.means.to(dtype)[comp] + torch.einsum(
             "nij,nj->ni", factor[comp], eps
         )
+
+

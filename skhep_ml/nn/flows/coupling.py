@@ -337,3 +337,5 @@ class Rotation(nn.Module):
     def inverse(self, y, context=None):
         """Rotate back; returns ``(y @ Q^T, 0)``."""
         return y @ self.matrix.to(y.dtype).T, y.new_zeros(y.shape[0])
+
+
