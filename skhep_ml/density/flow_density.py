@@ -7,8 +7,6 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin
-from skorch.callbacks import Callback
-from skorch.dataset import ValidSplit
 from torch import nn
 
 from ..base import (
@@ -26,12 +24,13 @@ from ..base import (
     weighted_standardization,
 )
 from ..nn.flows import Flow, GaussianMixtureBase
+from ._averaging import _WeightAveraging
+from ._box import check_bounds, check_inside, from_real, outside, to_real
+from ._mixture import fit_gmm as _fit_gmm  # noqa: F401 - benchmarks import it here
+from ._mixture import initial_mixture
 from .loss import WeightedNLL
 
 __all__ = ["FlowDensity"]
-
-#: margin of the logit transform: box data are clipped to [eps, 1 - eps]
-_BOX_EPS = 1e-9
 
 
 class FlowLogProb(nn.Module):
@@ -53,130 +52,6 @@ class FlowLogProb(nn.Module):
 
     def forward(self, x):
         return self.flow.log_prob(x)
-
-
-class _WeightAveraging(Callback):
-    """Exponential moving average of the module's weights (Polyak averaging).
-
-    Updated after every training step with ``avg += (1 - decay) (w - avg)``.
-    Validation (when there is a validation set) runs on the averaged weights,
-    which stay loaded at the end of the epoch so that early stopping judges and
-    keeps them; training resumes from the raw weights. At the end of training
-    the averaged weights are loaded into the module.
-    """
-
-    def __init__(self, decay):
-        self.decay = decay
-
-    def on_train_begin(self, net, **kwargs):
-        params = [p for p in net.module_.parameters() if p.requires_grad]
-        self.params_ = params
-        self.avg_ = [p.detach().clone() for p in params]
-        self.raw_ = None
-
-    def _load_average(self):
-        if self.raw_ is None:
-            self.raw_ = [p.detach().clone() for p in self.params_]
-            with torch.no_grad():
-                for p, a in zip(self.params_, self.avg_):
-                    p.copy_(a)
-
-    def on_epoch_begin(self, net, **kwargs):
-        if self.raw_ is not None:
-            with torch.no_grad():
-                for p, r in zip(self.params_, self.raw_):
-                    p.copy_(r)
-            self.raw_ = None
-
-    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        if not training:
-            self._load_average()
-
-    def on_batch_end(self, net, batch=None, training=False, **kwargs):
-        if training:
-            with torch.no_grad():
-                for a, p in zip(self.avg_, self.params_):
-                    a.lerp_(p.detach(), 1.0 - self.decay)
-
-    def on_train_end(self, net, **kwargs):
-        self._load_average()
-        self.raw_ = None
-        del self.params_, self.avg_
-
-
-def _weighted_m_step(S, resp, covariance_type, reg_covar):
-    """Weighted M step of EM: mixture weights, means and precision Cholesky.
-
-    ``resp`` holds responsibilities times event weights. Returns
-    ``(weights, means, covariances, precisions_cholesky)`` in the layout of
-    ``sklearn.mixture.GaussianMixture`` for ``covariance_type``.
-    """
-    n, d = S.shape
-    nk = resp.sum(axis=0) + 10 * np.finfo(float).eps
-    means = resp.T @ S / nk[:, None]
-    eye = np.eye(d)
-    if covariance_type in ("full", "tied"):
-        covs = np.empty((len(nk), d, d))
-        for j in range(len(nk)):
-            diff = S - means[j]
-            covs[j] = (resp[:, j, None] * diff).T @ diff / nk[j]
-        if covariance_type == "tied":
-            covs = (nk[:, None, None] * covs).sum(axis=0) / nk.sum() + reg_covar * eye
-            c = np.linalg.cholesky(covs)
-            prec_chol = np.linalg.solve(c, eye).T  # upper: P = U U^T
-        else:
-            covs += reg_covar * eye
-            prec_chol = np.linalg.solve(np.linalg.cholesky(covs), eye).transpose(
-                0, 2, 1
-            )
-    else:
-        avg_sq = resp.T @ (S * S) / nk[:, None]
-        covs = avg_sq - means**2 + reg_covar  # diag
-        if covariance_type == "spherical":
-            covs = covs.mean(axis=1)
-        prec_chol = 1.0 / np.sqrt(covs)
-    return nk / nk.sum(), means, covs, prec_chol
-
-
-def _fit_gmm(
-    S, weight, n_components, seed, n_em=20, reg_covar=1e-6, covariance_type="full"
-):
-    """GaussianMixture of ``S`` with ``covariance_type``, weighted by ``weight``.
-
-    scikit-learn's GaussianMixture has no ``sample_weight``: with non-uniform
-    weights it is initialised on a weighted resample of ``S`` and refined by
-    ``n_em`` weighted EM steps on ``S`` itself.
-    """
-    from sklearn.mixture import GaussianMixture
-
-    n = len(S)
-    k = int(min(n_components, n))
-    gmm = GaussianMixture(
-        k, covariance_type=covariance_type, reg_covar=reg_covar, random_state=seed
-    )
-    uniform = np.all(weight == weight[0])
-    if uniform:
-        return gmm.fit(S)
-    p = weight / weight.sum()
-    rows = np.random.RandomState(seed).choice(n, size=n, replace=True, p=p)
-    gmm.fit(S[rows])
-    for _ in range(n_em):
-        resp = gmm.predict_proba(S) * weight[:, None]
-        weights, means, covs, prec_chol = _weighted_m_step(
-            S, resp, covariance_type, reg_covar
-        )
-        gmm.weights_ = weights
-        gmm.means_ = means
-        gmm.covariances_ = covs
-        gmm.precisions_cholesky_ = prec_chol
-        if covariance_type == "full":
-            gmm.precisions_ = prec_chol @ prec_chol.transpose(0, 2, 1)
-        elif covariance_type == "tied":
-            gmm.precisions_ = prec_chol @ prec_chol.T
-        else:
-            gmm.precisions_ = prec_chol**2
-    return gmm
-
 
 
 class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstimator):
@@ -431,76 +306,15 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         self.random_state = random_state
 
     # --------------------------------------------------------- preprocessing
-    def _check_bounds(self, n_features):
-        if self.bounds is None:
-            return None
-        b = np.asarray(self.bounds, dtype=np.float64)
-        if b.shape == (2,):
-            b = np.tile(b, (n_features, 1))
-        if b.shape != (n_features, 2):
-            raise ValueError(
-                f"bounds must have shape ({n_features}, 2) or (2,), got {b.shape}."
-            )
-        if np.isnan(b).any():
-            raise ValueError(f"bounds contains {int(np.isnan(b).sum())} NaN value(s).")
-        bad = ~(b[:, 0] < b[:, 1])
-        if bad.any():
-            raise ValueError(
-                f"bounds need low < high; {int(bad.sum())} feature(s) violate it."
-            )
-        return b
-
-    def _outside(self, X):
-        """Rows outside the box (all False without bounds)."""
-        if self.bounds_ is None:
-            return np.zeros(len(X), dtype=bool)
-        return ((X <= self.bounds_[:, 0]) | (X >= self.bounds_[:, 1])).any(axis=1)
-
-    def _to_real(self, X):
-        """Logit map of the bounded features; returns ``(Y, log|det dY/dX|)``."""
-        X = np.asarray(X, dtype=np.float64)
-        logdet = np.zeros(len(X))
-        if self.bounds_ is None:
-            return X, logdet
-        Y = X.copy()
-        low, high = self.bounds_[:, 0], self.bounds_[:, 1]
-        for j in np.flatnonzero(np.isfinite(low) | np.isfinite(high)):
-            lo, hi = low[j], high[j]
-            if np.isfinite(lo) and np.isfinite(hi):
-                u = np.clip((X[:, j] - lo) / (hi - lo), _BOX_EPS, 1.0 - _BOX_EPS)
-                Y[:, j] = np.log(u) - np.log1p(-u)
-                logdet -= np.log(hi - lo) + np.log(u) + np.log1p(-u)
-            elif np.isfinite(lo):  # half line: log(x - lo)
-                d = np.maximum(X[:, j] - lo, _BOX_EPS)
-                Y[:, j] = np.log(d)
-                logdet -= np.log(d)
-            else:  # (-inf, hi): log(hi - x)
-                d = np.maximum(hi - X[:, j], _BOX_EPS)
-                Y[:, j] = np.log(d)
-                logdet -= np.log(d)
-        return Y, logdet
-
-    def _from_real(self, Y):
-        """Inverse of :meth:`_to_real` (values only)."""
-        if self.bounds_ is None:
-            return Y
-        X = Y.copy()
-        low, high = self.bounds_[:, 0], self.bounds_[:, 1]
-        for j in np.flatnonzero(np.isfinite(low) | np.isfinite(high)):
-            lo, hi = low[j], high[j]
-            if np.isfinite(lo) and np.isfinite(hi):
-                X[:, j] = lo + (hi - lo) / (1.0 + np.exp(-Y[:, j]))
-            elif np.isfinite(lo):
-                X[:, j] = lo + np.exp(Y[:, j])
-            else:
-                X[:, j] = hi - np.exp(Y[:, j])
-        return X
-
     def _preprocess(self, X):
         """Data → standardised flow input; returns ``(S, log|det dS/dX|)``."""
-        Y, logdet = self._to_real(X)
+        Y, logdet = to_real(X, self.bounds_)
         S = (Y - self.mean_) / self.scale_
         return S, logdet - np.log(self.scale_).sum()
+
+    def _postprocess(self, S):
+        """Standardised flow output → data (inverse of :meth:`_preprocess`)."""
+        return from_real(S * self.scale_ + self.mean_, self.bounds_)
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, sample_weight=None):
@@ -528,60 +342,31 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         """
         rng, device = self._init_fit()
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        if sample_weight is not None:
-            negative = np.asarray(sample_weight, dtype=np.float64) < 0
-            if negative.any():
-                raise ValueError(
-                    f"sample_weight has {int(negative.sum())} negative value(s) out "
-                    f"of {negative.size}; maximum-likelihood training needs "
-                    "non-negative event weights."
-                )
-        w = check_sample_weight(sample_weight, X)
-        self.bounds_ = self._check_bounds(X.shape[1])
-        outside = self._outside(X)
-        if outside.any():
-            raise ValueError(
-                f"X has {int(outside.sum())} point(s) on or outside bounds."
-            )
-        Y, _ = self._to_real(X)
+        w = self._check_weights(sample_weight, X)
+        self.bounds_ = check_bounds(self.bounds, X.shape[1])
+        check_inside(X, self.bounds_)
+        Y, _ = to_real(X, self.bounds_)
         self.mean_, self.scale_ = weighted_standardization(Y, w)
         S = (Y - self.mean_) / self.scale_
-
         seed = derive_seed(rng)
-        flow_params = {
-            "n_transforms": self.n_transforms,
-            "transform": self.coupling,
-            "bins": self.bins,
-            "hidden_layer_sizes": check_hidden_layer_sizes(self.hidden_layer_sizes),
-            "activation": self.activation,
-            "tail_bound": float(self.tail_bound),
-            "permutation": self.permutation,
-        }
-        if self.base == "gmm":
-            train = np.arange(len(S))
-            if self.early_stopping:
-                # the rows skorch's ValidSplit will train on (same seed)
-                train, _ = ValidSplit(self.validation_fraction, random_state=seed)(
-                    train
-                )
-                train = np.asarray(train.indices)
-            fits = [
-                _fit_gmm(
-                    S[train],
-                    w[train],
-                    self.n_components,
-                    (seed + i) % (2**32),
-                    covariance_type=self.covariance_type,
-                )
-                for i in range(self.mixture_fits)
-            ]
-            # (several fits: GaussianMixtureBase.from_sklearn averages them)
-            flow_params["gmm"] = fits[0] if len(fits) == 1 else fits
+        flow_params = self._flow_params()
         net_params = {}
-        if self.base == "gmm" and self.base_lr is not None:
-            net_params["optimizer__param_groups"] = [
-                ("flow.base.*", {"lr": float(self.base_lr)})
-            ]
+        if self.base == "gmm":
+            flow_params["gmm"] = initial_mixture(
+                S,
+                w,
+                n_components=self.n_components,
+                covariance_type=self.covariance_type,
+                mixture_fits=self.mixture_fits,
+                seed=seed,
+                validation_fraction=(
+                    self.validation_fraction if self.early_stopping else None
+                ),
+            )
+            if self.base_lr is not None:
+                net_params["optimizer__param_groups"] = [
+                    ("flow.base.*", {"lr": float(self.base_lr)})
+                ]
         callbacks = self._net_callbacks(seed)
         if self.ema_decay is not None:
             # first, so that early stopping sees the averaged weights
@@ -598,18 +383,46 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
             **net_params,
         )
         if self.max_epochs == 0:
-            # no training: the flow stays the identity on the initial latent
-            with torch_seed(seed, device):
-                self.net_.initialize()
-            self._set_inference_dtype()
-            if self.base == "gmm":  # the mixture in full precision
-                exact = GaussianMixtureBase.from_sklearn(flow_params["gmm"])
-                base = self.net_.module_.flow.base
-                base.load_state_dict(exact.to(base.means.dtype).state_dict())
-            self.loss_curve_ = []
-            self.n_iter_ = 0
-            return self
+            return self._keep_untrained_start(seed, device, flow_params.get("gmm"))
         self._train_net(S, w, seed=seed)
+        return self
+
+    @staticmethod
+    def _check_weights(sample_weight, X):
+        """Validated event weights; negative ones are refused."""
+        if sample_weight is not None:
+            negative = np.asarray(sample_weight, dtype=np.float64) < 0
+            if negative.any():
+                raise ValueError(
+                    f"sample_weight has {int(negative.sum())} negative value(s) out "
+                    f"of {negative.size}; maximum-likelihood training needs "
+                    "non-negative event weights."
+                )
+        return check_sample_weight(sample_weight, X)
+
+    def _flow_params(self):
+        """Arguments of :class:`~skhep_ml.nn.Flow` from the estimator's parameters."""
+        return {
+            "n_transforms": self.n_transforms,
+            "transform": self.coupling,
+            "bins": self.bins,
+            "hidden_layer_sizes": check_hidden_layer_sizes(self.hidden_layer_sizes),
+            "activation": self.activation,
+            "tail_bound": float(self.tail_bound),
+            "permutation": self.permutation,
+        }
+
+    def _keep_untrained_start(self, seed, device, gmm):
+        """``max_epochs=0``: the flow stays the identity on the initial latent."""
+        with torch_seed(seed, device):
+            self.net_.initialize()
+        self._set_inference_dtype()
+        if gmm is not None:  # the mixture in full precision
+            exact = GaussianMixtureBase.from_sklearn(gmm)
+            base = self.net_.module_.flow.base
+            base.load_state_dict(exact.to(base.means.dtype).state_dict())
+        self.loss_curve_ = []
+        self.n_iter_ = 0
         return self
 
     # ------------------------------------------------------------ inference
@@ -634,7 +447,7 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         S, logdet = self._preprocess(X)
         log_q = self._forward_batches(lambda m, xb: m.flow.log_prob(xb), S)
         out = log_q + logdet
-        out[self._outside(X)] = -np.inf
+        out[outside(X, self.bounds_)] = -np.inf
         return out
 
     def score(self, X, y=None, sample_weight=None):
@@ -675,11 +488,7 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
             (clusters stay clusters) with ``base="gmm"``.
         """
         X = self._check_X(X)
-        outside = self._outside(X)
-        if outside.any():
-            raise ValueError(
-                f"X has {int(outside.sum())} point(s) on or outside bounds."
-            )
+        check_inside(X, self.bounds_)
         S, _ = self._preprocess(X)
         return self._forward_batches(lambda m, xb: m.flow(xb)[0], S)
 
@@ -698,7 +507,7 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         check_is_fitted(self)
         Z = validate_data(self, Z, dtype=[np.float64, np.float32], reset=False)
         S = self._forward_batches(lambda m, zb: m.flow.inverse(zb)[0], Z)
-        return self._from_real(S * self.scale_ + self.mean_)
+        return self._postprocess(S)
 
     def sample(self, n_samples=1, random_state=None):
         """Draw points from the fitted density.
@@ -734,8 +543,7 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
             for start in range(0, n, bs):
                 xb = flow.sample(min(bs, n - start), generator=gen)
                 chunks.append(xb.cpu().to(torch.float64).numpy())
-        S = np.concatenate(chunks)
-        return self._from_real(S * self.scale_ + self.mean_)
+        return self._postprocess(np.concatenate(chunks))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

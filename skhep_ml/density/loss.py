@@ -43,5 +43,3 @@ class WeightedNLL(nn.Module):
 
     def forward(self, log_prob: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         return weighted_nll(log_prob, weight)
-
-

@@ -50,5 +50,3 @@ class HeteroscedasticGaussianNLL(nn.Module):
         mean, log_sigma = output[:, :t], output[:, t : 2 * t]
         nll = gaussian_nll(mean, log_sigma, packed[:, :t])
         return weighted_mean(nll, packed[:, t])
-
-

@@ -35,7 +35,6 @@ class _BayesNet(TorchNet):
         return nll + self.criterion_.kl_weight * self.module_.kl()
 
 
-
 class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
     """Bayesian neural network regressor with statistical and systematic errors.
 
@@ -268,18 +267,8 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         seed = derive_seed(rng)
         self._predict_seed = derive_seed(rng)
         self.uncertainty_scale_ = 1.0
-        train_w = w.copy()
-        held = np.zeros(len(X), dtype=bool)
-        if self.calibration_fraction is not None:
-            n_held = max(1, int(self.calibration_fraction * len(X)))
-            held[rng.permutation(len(X))[:n_held]] = True
-            held &= w > 0
-            train_w[held] = 0.0
-            if not train_w.any() or not held.any():
-                raise ValueError(
-                    f"calibration_fraction={self.calibration_fraction} leaves no "
-                    "weighted rows to train on or to calibrate with."
-                )
+        held = self._calibration_rows(w, rng)
+        train_w = np.where(held, 0.0, w)
         keep = train_w > 0
         self.net_ = self._build_net(
             BayesianMLP,
@@ -304,12 +293,31 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         if self.n_boost_rounds:
             self._boost(Xs[keep], Ys[keep], train_w[keep], rng)
         if held.any():
-            mean, s_stat, s_syst = self._uncertainty_scaled(Xs[held])
-            pull2 = (mean - Ys[held]) ** 2 / (s_stat**2 + s_syst**2)
-            self.uncertainty_scale_ = float(
-                np.sqrt(np.average(pull2.mean(axis=1), weights=w[held]))
+            self.uncertainty_scale_ = self._calibrated_scale(
+                Xs[held], Ys[held], w[held]
             )
         return self
+
+    def _calibration_rows(self, w, rng):
+        """Mask of the weighted rows held out for calibration (none without it)."""
+        held = np.zeros(len(w), dtype=bool)
+        if self.calibration_fraction is None:
+            return held
+        n_held = max(1, int(self.calibration_fraction * len(w)))
+        held[rng.permutation(len(w))[:n_held]] = True
+        held &= w > 0
+        if not (w[~held] > 0).any() or not held.any():
+            raise ValueError(
+                f"calibration_fraction={self.calibration_fraction} leaves no "
+                "weighted rows to train on or to calibrate with."
+            )
+        return held
+
+    def _calibrated_scale(self, Xs, Ys, w):
+        """Factor giving the held-out pulls ``(pred - y) / σ_tot`` unit RMS."""
+        mean, s_stat, s_syst = self._uncertainty_scaled(Xs)
+        pull2 = (mean - Ys) ** 2 / (s_stat**2 + s_syst**2)
+        return float(np.sqrt(np.average(pull2.mean(axis=1), weights=w)))
 
     def _boost(self, Xs, Ys, w, rng):
         """Continue training with large-pull points up-weighted."""

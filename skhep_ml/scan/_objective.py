@@ -10,7 +10,12 @@ import time
 import numpy as np
 from joblib import Parallel, delayed
 
-__all__ = ["run_objective"]
+__all__ = ["Evaluator", "run_objective"]
+
+
+def errors_of(values):
+    """Per value: ``None`` when it is finite, else the failure's message."""
+    return [None if np.isfinite(v) else "value is not finite" for v in values]
 
 
 def _call_chunk(objective, X, start):
@@ -28,8 +33,7 @@ def _call_chunk(objective, X, start):
         if values.shape not in ((len(X),), (len(X), 1)):
             return start, "shape", str(values.shape), time.perf_counter() - t0
         values = values.reshape(-1)
-        errors = [None if np.isfinite(v) else "value is not finite" for v in values]
-        return start, values, errors, time.perf_counter() - t0
+        return start, values, errors_of(values), time.perf_counter() - t0
     values = np.full(len(X), np.nan)
     errors = []
     for i in range(len(X)):
@@ -38,7 +42,7 @@ def _call_chunk(objective, X, start):
             if v.shape != (1,):
                 raise ValueError(f"objective returned shape {v.shape} for one point")
             values[i] = v[0]
-            errors.append(None if np.isfinite(v[0]) else "value is not finite")
+            errors += errors_of(v)
         except Exception as exc:  # noqa: BLE001 - recorded as a failed point
             errors.append(f"{type(exc).__name__}: {exc}"[:500])
     return start, values, errors, time.perf_counter() - t0
@@ -120,3 +124,74 @@ def run_objective(objective, store, X, seq, iteration, origin, *, batch_size, n_
         for r in results:
             handle(r)
     return total
+
+
+class Evaluator:
+    """Evaluation bookkeeping: points go through the store, then the objective.
+
+    A point is written to the store as proposed before the objective sees it, and
+    only points new to the store are evaluated. :attr:`objective_time` sums the
+    seconds spent inside the objective.
+
+    Parameters
+    ----------
+    objective : callable
+        ``objective(X) -> values``.
+    store : EvaluationStore
+        The scan's store.
+    batch_size : int
+        Points per objective call.
+    n_jobs : int or None
+        joblib workers.
+    """
+
+    def __init__(self, objective, store, *, batch_size, n_jobs):
+        self.objective = objective
+        self.store = store
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.objective_time = 0.0
+
+    def run(self, X, seq, iteration, origin):
+        """Evaluate ``X``, already proposed in the store as ``seq``."""
+        self.objective_time += run_objective(
+            self.objective,
+            self.store,
+            X,
+            seq,
+            iteration,
+            origin,
+            batch_size=self.batch_size,
+            n_jobs=self.n_jobs,
+        )
+
+    def evaluate(self, X, iteration, origin):
+        """Propose ``X`` in the store, then evaluate its new points."""
+        X = np.asarray(X, dtype=np.float64)
+        origin = np.broadcast_to(np.asarray(origin, dtype=object), (len(X),))
+        seq = self.store.propose(X, iteration, origin)
+        new = seq >= 0
+        self.run(X[new], seq[new], iteration, origin[new])
+
+    def finish_pending(self):
+        """Evaluate a batch that an interrupted fit proposed but did not evaluate."""
+        seq, X, iteration, origin = self.store.pending()
+        self.run(X, seq, iteration, origin)
+
+    def add_given(self, X, y):
+        """Record points with known values ``y`` (origin "given", iteration 0).
+
+        Raises
+        ------
+        ValueError
+            If ``X`` has NaN or infinite rows.
+        """
+        check = np.isfinite(X).all(axis=1)
+        if not check.all():
+            raise ValueError(f"X contains {int((~check).sum())} row(s) with NaN/inf.")
+        seq = self.store.propose(X, 0, ["given"] * len(X))
+        new = seq >= 0
+        if new.any():
+            n_new = int(new.sum())
+            errors = errors_of(y[new])
+            self.store.add(seq[new], X[new], y[new], errors, 0, ["given"] * n_new)

@@ -1,4 +1,4 @@
-"""Where :class:`~skhep_ml.ActiveScanner` looks next: candidates and selection.
+"""Where :class:`~skhep_ml.ActiveScanner` looks next: design, candidates, selection.
 
 Works in unit-cube coordinates on the surrogate's scores; the estimator supplies
 the scores and the threshold.
@@ -7,12 +7,21 @@ the scores and the threshold.
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
+from scipy.stats import qmc
 from sklearn.base import clone
 
-__all__ = ["oversample", "select_points"]
+__all__ = [
+    "ProposalSettings",
+    "initial_design",
+    "oversample",
+    "propose",
+    "sample_region",
+    "select_points",
+]
 
 
 def _gumbel_top(weights, n, rng):
@@ -122,3 +131,110 @@ def select_points(
     near = free[order[: 3 * n_rectify]]
     rectify = near[_gumbel_top(np.ones(len(near)), n_rectify, rng)]
     return chosen, rectify
+
+
+def initial_design(n, d, kind, base_seed):
+    """The initial design L0: ``n`` uniform points or a Latin hypercube in ``[0, 1]^d``.
+
+    Drawn from ``(base_seed, 0)`` (the iterations draw from ``(base_seed, it)``).
+    """
+    seed = np.random.SeedSequence([base_seed, 0])
+    if kind == "lhs":
+        sampler = qmc.LatinHypercube(d, seed=np.random.default_rng(seed))
+        return sampler.random(n)
+    return np.random.default_rng(seed).uniform(size=(n, d))
+
+
+@dataclass(frozen=True)
+class ProposalSettings:
+    """The scanner's parameters that shape one iteration's selection K."""
+
+    n_per_iteration: int
+    n_candidates: int
+    oversampler: object
+    oversample_fraction: float
+    random_fraction: float
+    rectify_fraction: float
+    diversity: float
+
+
+def propose(settings, U, inside, score, threshold, rng, seed):
+    """Selection K of an iteration, in unit coordinates, with the origin of each.
+
+    Parameters
+    ----------
+    settings : ProposalSettings
+        Sizes and shares of the selection.
+    U : ndarray of shape (n_points, d)
+        Evaluated points in unit coordinates.
+    inside : ndarray of bool of shape (n_points,)
+        Whether each is in the target.
+    score : callable
+        ``score(U) -> ndarray``: the surrogate's selection score of unit points.
+    threshold : float
+        Score at the edge of the target.
+    rng : numpy.random.Generator
+        Draws the candidates and the selection.
+    seed : int
+        Seed of the oversampler.
+
+    Returns
+    -------
+    U_new : ndarray of shape (n_new, d)
+        Selected ("select"), rectifying ("rectify") and uniform ("random") points.
+    origin : ndarray of str of shape (n_new,)
+    """
+    d = U.shape[1]
+    K = settings.n_per_iteration
+    n_rand = int(round(settings.random_fraction * K))
+    n_rect = int(round(settings.rectify_fraction * K))
+    n_over = int(round(settings.oversample_fraction * settings.n_candidates))
+    over = oversample(settings.oversampler, U, inside, n_over, seed)
+    uniform = rng.uniform(size=(settings.n_candidates - len(over), d))
+    cand = np.vstack([uniform, over])
+    chosen, rect = select_points(
+        cand,
+        score(cand),
+        threshold,
+        U[inside],
+        n_select=max(0, K - n_rand - n_rect),
+        n_rectify=n_rect,
+        diversity=settings.diversity,
+        rng=rng,
+    )
+    rand = rng.uniform(size=(n_rand, d))
+    U_new = np.vstack([cand[chosen], cand[rect], rand])
+    origin = np.array(
+        ["select"] * len(chosen) + ["rectify"] * len(rect) + ["random"] * n_rand,
+        dtype=object,
+    )
+    return U_new, origin
+
+
+def sample_region(score, threshold, d, n_samples, rng, max_candidates):
+    """Uniform points of ``[0, 1]^d`` whose score reaches ``threshold``.
+
+    Draws batches of 65536 until ``n_samples`` are found or ``max_candidates``
+    are drawn.
+
+    Raises
+    ------
+    ValueError
+        If fewer than ``n_samples`` of the candidates reach the threshold.
+    """
+    found = []
+    n_found = 0
+    drawn = 0
+    batch = 65536
+    while n_found < n_samples and drawn < max_candidates:
+        U = rng.uniform(size=(batch, d))
+        drawn += batch
+        keep = U[score(U) >= threshold]
+        found.append(keep)
+        n_found += len(keep)
+    if n_found < n_samples:
+        raise ValueError(
+            f"only {n_found} of {drawn} candidates are predicted in target, "
+            f"fewer than n_samples={n_samples}."
+        )
+    return np.vstack(found)[:n_samples]

@@ -108,7 +108,7 @@ class EvaluationStore:
         """
         X = np.asarray(X, dtype=np.float64)
         keys = point_keys(X)
-        known = self.known(keys) | self._proposed(keys)
+        known = self.known(keys) | self._keys_in("proposals", keys)
         start = self.next_seq()
         seq = np.full(len(X), -1, dtype=np.int64)
         rows = []
@@ -122,14 +122,15 @@ class EvaluationStore:
             self.conn.executemany("INSERT INTO proposals VALUES (?,?,?,?,?)", rows)
         return seq
 
-    def _proposed(self, keys) -> set[str]:
+    def _keys_in(self, table, keys) -> set[str]:
+        """The subset of ``keys`` in ``table`` (SQL parameters in chunks of 500)."""
         found = set()
         keys = list(keys)
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
             marks = ",".join("?" * len(part))
             rows = self.conn.execute(
-                f"SELECT key FROM proposals WHERE key IN ({marks})", part
+                f"SELECT key FROM {table} WHERE key IN ({marks})", part
             )
             found.update(r[0] for r in rows)
         return found
@@ -159,16 +160,7 @@ class EvaluationStore:
 
     def known(self, keys) -> set[str]:
         """The subset of ``keys`` already in the store."""
-        found = set()
-        keys = list(keys)
-        for start in range(0, len(keys), 500):
-            part = keys[start : start + 500]
-            marks = ",".join("?" * len(part))
-            rows = self.conn.execute(
-                f"SELECT key FROM evaluations WHERE key IN ({marks})", part
-            )
-            found.update(r[0] for r in rows)
-        return found
+        return self._keys_in("evaluations", keys)
 
     def add(self, seq, X, values, errors, iteration: int, origin) -> None:
         """Write one returned chunk and commit it.

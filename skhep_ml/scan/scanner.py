@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import numbers
 import os
-import time
 
 import numpy as np
-import torch
-from scipy.stats import qmc
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import type_of_target
 
 from ..base import (
     NET_PARAMETER_CONSTRAINTS,
@@ -22,21 +17,38 @@ from ..base import (
     Interval,
     StrOptions,
     TorchEstimatorMixin,
-    check_hidden_layer_sizes,
     check_is_fitted,
     check_random_state,
     derive_seed,
     validate_data,
 )
 from ..nn.mlp import MLP
-from ._objective import run_objective
-from ._proposal import oversample, select_points
-from ._store import EvaluationStore, point_keys
+from ._history import history_from_store
+from ._loop import StopRule, Surrogate, evaluate_initial_design, run_iterations
+from ._objective import Evaluator
+from ._proposal import ProposalSettings, sample_region
+from ._space import ParameterSpace, check_bounds, data_bounds
+from ._store import EvaluationStore
+from ._surrogate import (
+    continue_training,
+    estimator_output,
+    fit_estimator,
+    mlp_arguments,
+)
+from ._target import TargetRule, check_band, encode_binary_labels
 
 __all__ = ["ActiveScanner"]
 
-#: likelihood exp(-chi2/2) at the edge of the target band (chi2 = 1)
-_BAND_EDGE = float(np.exp(-0.5))
+#: the parameters of :class:`~._proposal.ProposalSettings`
+_PROPOSAL_FIELDS = (
+    "n_per_iteration",
+    "n_candidates",
+    "oversampler",
+    "oversample_fraction",
+    "random_fraction",
+    "rectify_fraction",
+    "diversity",
+)
 
 
 class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
@@ -348,159 +360,60 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         tags.target_tags.required = True
         return tags
 
-    # ------------------------------------------------------------ validation
-    def _band(self):
-        if self._is_classification() or self.target is None:
-            return None
-        try:
-            low, high = (float(t) for t in self.target)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"target must be (low, high), 'classification' or None, got "
-                f"{self.target!r}."
-            ) from None
-        if not (np.isfinite(low) and np.isfinite(high) and low < high):
-            raise ValueError(
-                f"target band needs finite low < high, got {self.target!r}."
-            )
-        return low, high
+    # ------------------------------------------------- fitted maps and rules
+    @property
+    def _space(self):
+        """Parameter box ↔ unit cube (from ``bounds_`` and the log mask)."""
+        return ParameterSpace(self.bounds_, self._log)
 
-    def _log_mask(self, n_dim):
-        log = np.asarray(self.log_scale, dtype=bool)
-        if log.ndim > 1 or (log.ndim == 1 and len(log) != n_dim):
-            raise ValueError(
-                f"log_scale must be a bool or have one entry per dimension "
-                f"({n_dim}), got {log.size} entries."
-            )
-        return np.broadcast_to(log, (n_dim,)).copy()
+    @property
+    def _rule(self):
+        """In-target labels and selection scores (band or classification)."""
+        return TargetRule(None if self._is_classification() else self._band_)
 
-    def _check_bounds(self, bounds, n_dim=None):
-        bounds = np.asarray(bounds, dtype=np.float64)
-        if bounds.ndim != 2 or bounds.shape[1] != 2:
-            raise ValueError(f"bounds must have shape (d, 2), got {bounds.shape}.")
-        if n_dim is not None and bounds.shape[0] != n_dim:
-            raise ValueError(
-                f"bounds has {bounds.shape[0]} rows but X has {n_dim} features."
-            )
-        bad = ~(np.isfinite(bounds).all(axis=1) & (bounds[:, 0] < bounds[:, 1]))
-        if bad.any():
-            raise ValueError(
-                f"bounds needs finite low < high in every dimension; {int(bad.sum())} "
-                "dimension(s) are not."
-            )
-        log = self._log_mask(bounds.shape[0])
-        if (bounds[log, 0] <= 0).any():
-            raise ValueError(
-                f"log_scale needs positive bounds; {int((bounds[log, 0] <= 0).sum())} "
-                "log dimension(s) have low <= 0."
-            )
-        return bounds, np.array(log)
-
-    # ------------------------------------------------------- coordinate maps
-    def _to_unit(self, X):
-        """Parameters → [0, 1]^d (log where asked) using ``bounds_``."""
-        T = np.array(X, dtype=np.float64, copy=True)
-        if self._log.any():
-            T[:, self._log] = np.log(T[:, self._log])
-        return (T - self._t_low) / self._t_width
-
-    def _from_unit(self, U):
-        T = self._t_low + np.asarray(U, dtype=np.float64) * self._t_width
-        if self._log.any():
-            T[:, self._log] = np.exp(T[:, self._log])
-        return T
-
-    def _set_maps(self, bounds, log):
-        self.bounds_ = bounds
-        self._log = log
-        T = bounds.copy()
-        T[log] = np.log(T[log])
-        self._t_low = T[:, 0]
-        self._t_width = T[:, 1] - T[:, 0]
-
-    def _features(self, X):
-        """Surrogate inputs: parameters mapped to [-1, 1]^d."""
-        return 2.0 * self._to_unit(X) - 1.0
-
-    def _label(self, values):
-        """In-target mask of objective values."""
-        values = np.asarray(values, dtype=np.float64)
-        if self._is_classification():
-            return values >= 0.5
-        low, high = self._band_
-        return (values >= low) & (values <= high)
+    def _surrogate(self):
+        return Surrogate(
+            self._fit_surrogate, self._raw_predict, self._space, self._rule
+        )
 
     # ------------------------------------------------------------- surrogate
     def _fit_surrogate(self, F, y, seed, first):
-        """Train the surrogate on features ``F`` and targets ``y``."""
+        """Train the surrogate on features ``F``; ``first`` starts it afresh."""
+        classification = self._is_classification()
+        if first and not classification:
+            self._y_mean, self._y_scale = float(y.mean()), float(y.std()) or 1.0
         if self.estimator is not None:
-            est = clone(self.estimator)
-            if "random_state" in est.get_params():
-                est.set_params(random_state=seed)
-            self.estimator_ = est.fit(F, y)
+            self.estimator_ = fit_estimator(self.estimator, F, y, seed)
             return
-        if self._is_classification():
-            target = y.astype(np.float32)
-        else:
-            target = ((y - self._y_mean) / self._y_scale).astype(np.float32)
-        if first or not hasattr(self, "net_"):
-            criterion = (
-                torch.nn.BCEWithLogitsLoss
-                if self._is_classification()
-                else torch.nn.MSELoss
+        target = y if classification else (y - self._y_mean) / self._y_scale
+        target = target.astype(np.float32)
+        if not first and hasattr(self, "net_"):  # warm start: a few more epochs
+            continue_training(
+                self.net_, self.epochs_per_iteration, self.batch_size, len(F)
             )
-            self.net_ = self._build_net(
-                MLP,
-                criterion,
-                seed=seed,
-                device=self._device,
-                n_samples=len(F),
-                module__n_in=F.shape[1],
-                module__n_out=1,
-                module__hidden_layer_sizes=check_hidden_layer_sizes(
-                    self.hidden_layer_sizes
-                ),
-                module__activation=self.activation,
-                module__squeeze_output=True,
-            )
-            self._train_net(F, target, seed=seed)
-        else:
-            update = {
-                "max_epochs": self.epochs_per_iteration,
-                "batch_size": max(1, min(self.batch_size, len(F))),
-            }
-            if self.lr_schedule != "constant":
-                update["callbacks__lr_scheduler"] = None
-            self.net_.set_params(**update)
             self._train_net(F, target, seed=seed, partial=True)
+            return
+        criterion, module_params = mlp_arguments(
+            F.shape[1], self.hidden_layer_sizes, self.activation, classification
+        )
+        self.net_ = self._build_net(
+            MLP,
+            criterion,
+            seed=seed,
+            device=self._device,
+            n_samples=len(F),
+            **module_params,
+        )
+        self._train_net(F, target, seed=seed)
 
     def _raw_predict(self, F):
         """Surrogate output on features: value (regression) or P(class 1)."""
         if self.estimator is not None:
-            if self._is_classification():
-                est = self.estimator_
-                if hasattr(est, "predict_proba"):
-                    proba = est.predict_proba(F)
-                    cols = np.flatnonzero(np.asarray(est.classes_) == 1)
-                    return proba[:, cols[0]] if len(cols) else np.zeros(len(F))
-                return (np.asarray(est.predict(F)) == 1).astype(np.float64)
-            return np.asarray(self.estimator_.predict(F), dtype=np.float64).reshape(-1)
+            return estimator_output(self.estimator_, F, self._is_classification())
         out = self._forward_batches(lambda m, xb: m(xb), F)
         if self._is_classification():
             return 1.0 / (1.0 + np.exp(-out))
         return out * self._y_scale + self._y_mean
-
-    def _score_features(self, F):
-        """Selection score in [0, 1]: likelihood exp(-χ²/2) or probability."""
-        out = self._raw_predict(F)
-        if self._is_classification():
-            return out
-        low, high = self._band_
-        chi2 = ((out - 0.5 * (low + high)) / (0.5 * (high - low))) ** 2
-        return np.exp(-0.5 * chi2)
-
-    def _threshold(self):
-        return 0.5 if self._is_classification() else _BAND_EDGE
 
     # ------------------------------------------------------------------- fit
     def fit(self, X=None, y=None):
@@ -533,6 +446,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         return self._scan(X, y, rng)
 
     def _fit_data(self, X, y, rng):
+        """Fit the surrogate alone on ``(X, y)`` (no objective)."""
         if X is None:
             raise ValueError("fit needs X and y when no objective is given.")
         X, y = validate_data(
@@ -545,303 +459,101 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         )
         X = np.asarray(X, dtype=np.float64)
         if self.bounds is None:
-            low, high = X.min(axis=0), X.max(axis=0)
-            span = np.where(high > low, high - low, 1.0)
-            bounds = np.column_stack([low - 0.05 * span, high + 0.05 * span])
-            log = self._log_mask(X.shape[1])
-            bounds[log, 0] = np.where(log, X.min(axis=0) * 0.95, 0)[log]
-            bounds, log = self._check_bounds(bounds, X.shape[1])
+            self.bounds_, self._log = data_bounds(X, self.log_scale)
         else:
-            bounds, log = self._check_bounds(self.bounds, X.shape[1])
-        self._set_maps(bounds, log)
-        self._band_ = self._band()
+            self.bounds_, self._log = check_bounds(
+                self.bounds, self.log_scale, X.shape[1]
+            )
+        self._band_ = check_band(self.target)
         if self._is_classification():
-            kind = type_of_target(y, raise_unknown=True)
-            if kind == "continuous":
-                raise ValueError(
-                    "Unknown label type: continuous. classification mode needs "
-                    "class labels in y."
-                )
-            if kind != "binary":
-                raise ValueError(
-                    "Only binary classification is supported: classification mode "
-                    f"needs two classes in y, got {len(np.unique(y))}."
-                )
-            enc = LabelEncoder().fit(y)
-            self.classes_ = enc.classes_
-            target = enc.transform(y).astype(np.float64)
+            self.classes_, target = encode_binary_labels(y)
         else:
             target = np.asarray(y, dtype=np.float64)
-            self._y_mean = float(target.mean())
-            self._y_scale = float(target.std()) or 1.0
-        self._fit_surrogate(self._features(X), target, derive_seed(rng), first=True)
+        F = self._space.features(X)
+        self._fit_surrogate(F, target, derive_seed(rng), first=True)
         return self
 
     # ------------------------------------------------------------------ scan
-    def _scan(self, X, y, rng):
+    def _check_scan_parameters(self):
         if self.bounds is None:
             raise ValueError("bounds is required to scan with an objective.")
-        bounds, log = self._check_bounds(self.bounds)
-        d = bounds.shape[0]
+        self.bounds_, self._log = check_bounds(self.bounds, self.log_scale)
         if not self._is_classification() and self.target is None:
             raise ValueError(
                 "target is required with an objective: (low, high) or 'classification'."
             )
-        if (
-            self.n_iterations is None
-            and self.n_target is None
-            and (self.max_evaluations is None)
-        ):
+        if (self.n_iterations, self.n_target, self.max_evaluations) == (None,) * 3:
             raise ValueError(
                 "set at least one of n_iterations, n_target, max_evaluations."
             )
-        self._band_ = self._band()
-        self._set_maps(bounds, log)
+        self._band_ = check_band(self.target)
         if self._is_classification():
             self.classes_ = np.array([0, 1])
+
+    def _scan(self, X, y, rng):
+        """The scan: initial design, then :func:`~._loop.run_iterations`."""
+        self._check_scan_parameters()
+        d = self.bounds_.shape[0]
         base_seed = derive_seed(rng)
-        store = EvaluationStore(self.store, d)
-        self._objective_time = 0.0
-        try:
-            X0 = None
-            if X is not None:
-                if y is not None:
-                    X, y = validate_data(self, X, y, dtype=np.float64)
-                else:
-                    X = X0 = validate_data(self, X, dtype=np.float64)
-                if X.shape[1] != d:
-                    raise ValueError(
-                        f"X has {X.shape[1]} features but bounds has {d} rows."
-                    )
-                if y is not None:
-                    self._evaluate_given(store, X, y)
-            self.n_features_in_ = d
-            # finish a batch that an interrupted fit proposed but did not evaluate
-            seq, Xp, itp, orp = store.pending()
-            self._run_objective(store, Xp, seq, itp, orp)
-            if X0 is None:
-                data = store.load()
-                n_given = int((data["origin"] == "given").sum())
-                n_have = n_given + int((data["origin"] == "initial").sum())
-                if n_have < self.n_initial:  # else L0 is complete (resumed fit)
-                    n_new = self.n_initial - n_given
-                    X0 = self._from_unit(self._design(n_new, d, base_seed))
-            if X0 is not None and len(X0):
-                self._evaluate(store, X0, iteration=0, origin="initial")
-            data = store.load()
-            self._history_from_store(data)
-            if not (~data["failed"]).any():
-                raise ValueError(
-                    f"no point could be evaluated: all {len(data['failed'])} "
-                    "evaluations of the initial design failed."
-                )
-            self._loop(store, data, base_seed)
-        finally:
-            store.close()
+        with EvaluationStore(self.store, d) as store:
+            X, y = self._check_given(X, y, d)
+            evaluator = Evaluator(
+                self.objective,
+                store,
+                batch_size=self.eval_batch_size,
+                n_jobs=self.n_jobs,
+            )
+            data = evaluate_initial_design(
+                evaluator,
+                X,
+                y,
+                self.n_initial,
+                self.initial_design,
+                self._space,
+                base_seed,
+            )
+            self.history_ = history_from_store(data, self._rule.label)
+            proposal = {f: getattr(self, f) for f in _PROPOSAL_FIELDS}
+            data = run_iterations(
+                evaluator,
+                data,
+                self._surrogate(),
+                base_seed=base_seed,
+                proposal=ProposalSettings(**proposal),
+                stop=StopRule(self.n_target, self.max_evaluations, self.n_iterations),
+                history=self.history_,
+                verbose=self.verbose,
+            )
+        self._set_results(data)
         return self
 
-    def _design(self, n, d, base_seed):
-        seed = np.random.SeedSequence([base_seed, 0])
-        if self.initial_design == "lhs":
-            sampler = qmc.LatinHypercube(d, seed=np.random.default_rng(seed))
-            return sampler.random(n)
-        return np.random.default_rng(seed).uniform(size=(n, d))
-
-    def _evaluate_given(self, store, X, y):
-        check = np.isfinite(X).all(axis=1)
-        if not check.all():
-            raise ValueError(f"X contains {int((~check).sum())} row(s) with NaN/inf.")
-        seq = store.propose(X, 0, ["given"] * len(X))
-        new = seq >= 0
-        if new.any():
-            errors = [None if np.isfinite(v) else "value is not finite" for v in y[new]]
-            store.add(seq[new], X[new], y[new], errors, 0, ["given"] * int(new.sum()))
-
-    def _evaluate(self, store, X, iteration, origin):
-        """Propose ``X`` in the store, then evaluate its new points."""
-        X = np.asarray(X, dtype=np.float64)
-        origin = np.broadcast_to(np.asarray(origin, dtype=object), (len(X),))
-        seq = store.propose(X, iteration, origin)
-        new = seq >= 0
-        self._run_objective(store, X[new], seq[new], iteration, origin[new])
-
-    def _history_from_store(self, data):
-        self.history_ = []
-        n_calls_total = 0
-        n_in_total = 0
-        ok = ~data["failed"]
-        inside = np.zeros(len(ok), dtype=bool)
-        inside[ok] = self._label(data["value"][ok])
-        for it in np.unique(data["iteration"]):
-            m = data["iteration"] == it
-            n_calls = int(m.sum())
-            n_in = int(inside[m].sum())
-            n_calls_total += n_calls
-            n_in_total += n_in
-            self.history_.append(
-                {
-                    "iteration": int(it),
-                    "n_calls": n_calls,
-                    "n_in_target": n_in,
-                    "efficiency": n_in / n_calls if n_calls else float("nan"),
-                    "surrogate_accuracy": float("nan"),
-                    "n_calls_total": n_calls_total,
-                    "n_in_target_total": n_in_total,
-                    "n_failed": int(data["failed"][m].sum()),
-                    "objective_time": float("nan"),
-                    "surrogate_time": float("nan"),
-                }
-            )
+    def _check_given(self, X, y, d):
+        """Validate the points ``X`` (and values ``y``) a scan starts from."""
+        if X is not None:
+            if y is None:
+                X = validate_data(self, X, dtype=np.float64)
+            else:
+                X, y = validate_data(self, X, y, dtype=np.float64)
+            if X.shape[1] != d:
+                raise ValueError(
+                    f"X has {X.shape[1]} features but bounds has {d} rows."
+                )
+        self.n_features_in_ = d
+        return X, y
 
     def _set_results(self, data):
         ok = ~data["failed"]
         self.points_ = data["X"][ok]
         self.values_ = data["value"][ok]
-        self.in_target_ = self._label(self.values_)
+        self.in_target_ = self._rule.label(self.values_)
         self.failed_points_ = data["X"][~ok]
         self.n_evaluations_ = len(data["X"])
-
-    def _done(self, data, n_iter_done):
-        n_in = int(self._label(data["value"][~data["failed"]]).sum())
-        if self.n_target is not None and n_in >= self.n_target:
-            return True
-        if self.max_evaluations is not None and len(data["X"]) >= self.max_evaluations:
-            return True
-        if self.n_iterations is not None and n_iter_done >= self.n_iterations:
-            return True
-        return False
-
-    def _train_on(self, data, seed, first):
-        ok = ~data["failed"]
-        F = self._features(data["X"][ok])
-        values = data["value"][ok]
-        if self._is_classification():
-            target = self._label(values).astype(np.float64)
-        else:
-            target = values
-            if first:
-                self._y_mean = float(values.mean())
-                self._y_scale = float(values.std()) or 1.0
-        t0 = time.perf_counter()
-        self._fit_surrogate(F, target, seed, first)
-        return time.perf_counter() - t0
-
-    def _loop(self, store, data, base_seed):
-        n_iter_done = int(data["iteration"].max()) if len(data["iteration"]) else 0
-        first = True
-        while True:
-            it = n_iter_done + 1
-            seeds = np.random.SeedSequence([base_seed, it]).generate_state(4)
-            rng = np.random.default_rng(seeds[0])
-            t_sur = self._train_on(data, int(seeds[1] % 2**31), first)
-            first = False
-            if self._done(data, n_iter_done):
-                break
-            t0 = time.perf_counter()
-            U, origin = self._propose(data, rng, int(seeds[2] % 2**31))
-            if self.max_evaluations is not None:
-                room = self.max_evaluations - len(data["X"])
-                U, origin = U[:room], origin[:room]
-            t_sur += time.perf_counter() - t0
-            X_new = self._from_unit(U)
-            predicted = self._score_features(2.0 * U - 1.0) >= self._threshold()
-            t_obj = self._objective_time
-            n_before = len(data["X"])
-            self._evaluate(store, X_new, iteration=it, origin=origin)
-            data = store.load()
-            new = slice(n_before, None)
-            failed = data["failed"][new]
-            inside = np.zeros(len(failed), dtype=bool)
-            inside[~failed] = self._label(data["value"][new][~failed])
-            keys_new = point_keys(data["X"][new])
-            pos = {k: i for i, k in enumerate(point_keys(X_new))}
-            pred = np.array([predicted[pos[k]] for k in keys_new], dtype=bool)
-            acc = (
-                float((pred[~failed] == inside[~failed]).mean())
-                if (~failed).any()
-                else float("nan")
-            )
-            n_calls = int(len(failed))
-            prev = self.history_[-1] if self.history_ else None
-            self.history_.append(
-                {
-                    "iteration": it,
-                    "n_calls": n_calls,
-                    "n_in_target": int(inside.sum()),
-                    "efficiency": (
-                        float(inside.sum() / n_calls) if n_calls else float("nan")
-                    ),
-                    "surrogate_accuracy": acc,
-                    "n_calls_total": (prev["n_calls_total"] if prev else 0) + n_calls,
-                    "n_in_target_total": (prev["n_in_target_total"] if prev else 0)
-                    + int(inside.sum()),
-                    "n_failed": int(failed.sum()),
-                    "objective_time": self._objective_time - t_obj,
-                    "surrogate_time": t_sur,
-                }
-            )
-            if self.verbose:
-                h = self.history_[-1]
-                print(
-                    f"iteration {it}: {h['n_calls']} calls, {h['n_in_target']} in "
-                    f"target (efficiency {h['efficiency']:.3f}, surrogate accuracy "
-                    f"{acc:.3f}), total {h['n_in_target_total']}"
-                )
-            n_iter_done = it
-            if n_calls == 0:  # every proposal was already known: nothing left
-                break
-        self._set_results(data)
-
-    # -------------------------------------------------------------- proposal
-    def _run_objective(self, store, X, seq, iteration, origin):
-        """Evaluate ``X`` (proposed in ``store`` as ``seq``) and count the time."""
-        self._objective_time += run_objective(
-            self.objective,
-            store,
-            X,
-            seq,
-            iteration,
-            origin,
-            batch_size=self.eval_batch_size,
-            n_jobs=self.n_jobs,
-        )
-
-    def _propose(self, data, rng, seed):
-        """Selection K of the iteration, in unit coordinates, with origins."""
-        d = self.n_features_in_
-        K = self.n_per_iteration
-        n_rand = int(round(self.random_fraction * K))
-        n_rect = int(round(self.rectify_fraction * K))
-        ok = ~data["failed"]
-        U_ok = self._to_unit(data["X"][ok])
-        inside = self._label(data["value"][ok])
-        n_over = int(round(self.oversample_fraction * self.n_candidates))
-        over = oversample(self.oversampler, U_ok, inside, n_over, seed)
-        uniform = rng.uniform(size=(self.n_candidates - len(over), d))
-        cand = np.vstack([uniform, over])
-        chosen, rect = select_points(
-            cand,
-            self._score_features(2.0 * cand - 1.0),
-            self._threshold(),
-            U_ok[inside],
-            n_select=max(0, K - n_rand - n_rect),
-            n_rectify=n_rect,
-            diversity=self.diversity,
-            rng=rng,
-        )
-        rand = rng.uniform(size=(n_rand, d))
-        U = np.vstack([cand[chosen], cand[rect], rand])
-        origin = np.array(
-            ["select"] * len(chosen) + ["rectify"] * len(rect) + ["random"] * n_rand,
-            dtype=object,
-        )
-        return U, origin
 
     # ------------------------------------------------------------- inference
     def _check_X(self, X):
         check_is_fitted(self, "bounds_")
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return self._features(np.asarray(X, dtype=np.float64))
+        return self._space.features(np.asarray(X, dtype=np.float64))
 
     def predict(self, X):
         """Surrogate prediction: the value (regression) or the class label.
@@ -898,7 +610,8 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         F = self._check_X(X)
         if not self._is_classification() and self._band_ is None:
             raise ValueError("predict_in_target needs target=(low, high).")
-        return self._score_features(F) >= self._threshold()
+        rule = self._rule
+        return rule.score(self._raw_predict(F)) >= rule.threshold
 
     def score(self, X, y):
         """R² of the predicted values, or accuracy in classification mode.
@@ -949,20 +662,12 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         if not self._is_classification() and self._band_ is None:
             raise ValueError("sample needs target=(low, high) or 'classification'.")
         rng = check_random_state(random_state)
-        d = self.n_features_in_
-        found = []
-        n_found = 0
-        drawn = 0
-        batch = 65536
-        while n_found < n_samples and drawn < max_candidates:
-            U = rng.uniform(size=(batch, d))
-            drawn += batch
-            keep = U[self._score_features(2.0 * U - 1.0) >= self._threshold()]
-            found.append(keep)
-            n_found += len(keep)
-        if n_found < n_samples:
-            raise ValueError(
-                f"only {n_found} of {drawn} candidates are predicted in target, "
-                f"fewer than n_samples={n_samples}."
-            )
-        return self._from_unit(np.vstack(found)[:n_samples])
+        U = sample_region(
+            self._surrogate().score,
+            self._rule.threshold,
+            self.n_features_in_,
+            n_samples,
+            rng,
+            max_candidates,
+        )
+        return self._space.from_unit(U)

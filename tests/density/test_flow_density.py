@@ -4,7 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
-from scipy.stats import beta, multivariate_normal
+from scipy.stats import multivariate_normal
 from sklearn import config_context
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import GridSearchCV, KFold
@@ -118,35 +118,6 @@ def test_integer_weights_act_as_repeated_rows():
     a = FlowDensity(**params).fit(X, sample_weight=w)
     b = FlowDensity(**params).fit(np.repeat(X, w, axis=0))
     np.testing.assert_allclose(a.score_samples(X), b.score_samples(X), atol=1e-7)
-
-
-def test_bounds_box_density():
-    rng = np.random.default_rng(0)
-    a, b = beta(2.0, 5.0), beta(3.0, 3.0)
-    X = np.c_[2.0 * a.rvs(4000, random_state=rng), 1.0 + b.rvs(4000, random_state=rng)]
-    est = FlowDensity(**{**FAST, "bounds": [[0.0, 2.0], [1.0, 2.0]]}).fit(X)
-    Xt = np.c_[2.0 * a.rvs(2000, random_state=rng), 1.0 + b.rvs(2000, random_state=rng)]
-    truth = a.logpdf(Xt[:, 0] / 2.0) - np.log(2.0) + b.logpdf(Xt[:, 1] - 1.0)
-    assert abs(truth.mean() - est.score(Xt)) < 0.05
-    S = est.sample(5000, random_state=0)
-    assert (S[:, 0] > 0).all() and (S[:, 0] < 2).all()
-    assert (S[:, 1] > 1).all() and (S[:, 1] < 2).all()
-    outside = np.array([[2.5, 1.5], [1.0, 0.5], [-0.1, 1.2]])
-    assert np.isneginf(est.score_samples(outside)).all()
-    # grid integral over the box
-    n = 200
-    gx, gy = (np.arange(n) + 0.5) / n * 2.0, 1.0 + (np.arange(n) + 0.5) / n
-    xx, yy = np.meshgrid(gx, gy)
-    mass = np.exp(est.score_samples(np.c_[xx.ravel(), yy.ravel()])).sum() * 2.0 / n**2
-    assert abs(mass - 1.0) < 0.02
-    Z = est.transform(X[:100])
-    np.testing.assert_allclose(est.inverse_transform(Z), X[:100], atol=1e-7)
-    half = FlowDensity(
-        **{**FAST, "max_epochs": 2, "bounds": [[0.0, np.inf], [-np.inf, 2.0]]}
-    )
-    np.testing.assert_allclose(
-        half.fit(X).inverse_transform(half.transform(X[:50])), X[:50], atol=1e-7
-    )
 
 
 def test_one_feature_and_affine():
@@ -322,143 +293,6 @@ def _eight_gaussians(n, seed):
     return DENSITY_TOYS["eight_gaussians"][0](n, random_state=seed)
 
 
-def test_gmm_base_starts_at_the_gaussian_mixture():
-    """With the flow at the identity the model is sklearn's GaussianMixture."""
-    from sklearn.mixture import GaussianMixture
-
-    from skhep_ml.base import MAX_SEED
-
-    X = 5.0 * _eight_gaussians(1000, 0) + [10.0, -3.0]
-    # a vanishing learning rate: the fit stays at its initialisation
-    est = FlowDensity(
-        **{**FAST, "max_epochs": 1, "lr": 1e-12}, base="gmm", n_components=8
-    ).fit(X)
-    seed = np.random.RandomState(FAST["random_state"]).randint(MAX_SEED)
-    S = (X - est.mean_) / est.scale_
-    gm = GaussianMixture(8, covariance_type="full", random_state=seed).fit(S)
-    Xt = 5.0 * _eight_gaussians(500, 1) + [10.0, -3.0]
-    expected = (
-        gm.score_samples((Xt - est.mean_) / est.scale_) - np.log(est.scale_).sum()
-    )
-    np.testing.assert_allclose(est.score_samples(Xt), expected, atol=2e-4, rtol=0)
-    # the latent of a mixture base is the mixture's space, and invertible
-    Z = est.transform(Xt)
-    np.testing.assert_allclose(Z, (Xt - est.mean_) / est.scale_, atol=1e-5)
-    np.testing.assert_allclose(est.inverse_transform(Z), Xt, atol=1e-8)
-
-
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
-def test_zero_epochs_is_the_initial_mixture(covariance_type):
-    """max_epochs=0 with base="gmm" is sklearn's GaussianMixture of that type."""
-    from sklearn.mixture import GaussianMixture
-
-    from skhep_ml.base import MAX_SEED
-
-    X = 5.0 * _eight_gaussians(1000, 0) + [10.0, -3.0]
-    est = FlowDensity(
-        **{**FAST, "max_epochs": 0},
-        base="gmm",
-        n_components=8,
-        covariance_type=covariance_type,
-    ).fit(X)
-    assert est.n_iter_ == 0 and est.loss_curve_ == []
-    seed = np.random.RandomState(FAST["random_state"]).randint(MAX_SEED)
-    S = (X - est.mean_) / est.scale_
-    gm = GaussianMixture(8, covariance_type=covariance_type, random_state=seed)
-    gm.fit(S)
-    Xt = 5.0 * _eight_gaussians(500, 1) + [10.0, -3.0]
-    expected = (
-        gm.score_samples((Xt - est.mean_) / est.scale_) - np.log(est.scale_).sum()
-    )
-    np.testing.assert_allclose(est.score_samples(Xt), expected, atol=1e-8, rtol=0)
-    assert est.sample(10, random_state=0).shape == (10, 2)
-    # reproducible
-    again = FlowDensity(**est.get_params()).fit(X)
-    np.testing.assert_array_equal(again.score_samples(Xt), est.score_samples(Xt))
-
-
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
-def test_mixture_fits_average_the_densities_of_several_em_fits(covariance_type):
-    """mixture_fits=3: the latent is the mean of three GaussianMixture densities."""
-    from scipy.special import logsumexp
-    from sklearn.mixture import GaussianMixture
-
-    from skhep_ml.base import MAX_SEED
-
-    X, Xt = make_two_moons(1500, random_state=0), make_two_moons(500, random_state=1)
-    params = dict(base="gmm", n_components=6, covariance_type=covariance_type)
-    est = FlowDensity(**{**FAST, "max_epochs": 0}, **params, mixture_fits=3).fit(X)
-    seed = np.random.RandomState(FAST["random_state"]).randint(MAX_SEED)
-    S, St = (X - est.mean_) / est.scale_, (Xt - est.mean_) / est.scale_
-    fits = [
-        GaussianMixture(6, covariance_type=covariance_type, random_state=seed + i)
-        .fit(S)
-        .score_samples(St)
-        for i in range(3)
-    ]
-    expected = logsumexp(fits, axis=0) - np.log(3) - np.log(est.scale_).sum()
-    np.testing.assert_allclose(est.score_samples(Xt), expected, atol=1e-8, rtol=0)
-    # EM's local optima differ here, so the average is not the first fit
-    assert np.abs(fits[1] - fits[0]).max() > 1e-3
-    assert est.net_.module_.flow.base.n_components == 18
-    # and training starts from the averaged mixture
-    trained = FlowDensity(
-        **{**FAST, "max_epochs": 1, "lr": 1e-12, "train_dtype": "float64"},
-        **params,
-        mixture_fits=3,
-        base_lr=1e-12,
-    ).fit(X)
-    np.testing.assert_allclose(trained.score_samples(Xt), expected, atol=1e-6)
-
-
-def test_mixture_fits_with_one_optimum_is_that_mixture():
-    X, Xt = _eight_gaussians(2000, 0), _eight_gaussians(500, 1)
-    # the truth's structure (eight components, one shared covariance): every
-    # EM start converges to the same mixture
-    params = dict(
-        **{**FAST, "max_epochs": 0},
-        base="gmm",
-        n_components=8,
-        covariance_type="tied",
-    )
-    one = FlowDensity(**params).fit(X)
-    five = FlowDensity(**params, mixture_fits=5).fit(X)
-    # (to EM's convergence tolerance)
-    np.testing.assert_allclose(five.score_samples(Xt), one.score_samples(Xt), atol=2e-4)
-
-
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
-def test_weighted_em_of_every_covariance_type(covariance_type):
-    """The weighted M step agrees with sklearn's (unit weights) and with repeats."""
-    from sklearn.mixture._gaussian_mixture import (
-        _compute_precision_cholesky,
-        _estimate_gaussian_parameters,
-    )
-
-    from skhep_ml.density.flow_density import _weighted_m_step
-
-    rng = np.random.default_rng(0)
-    S = rng.normal(size=(300, 3))
-    resp = rng.random((300, 4))
-    resp /= resp.sum(axis=1, keepdims=True)
-    nk, means, covs = _estimate_gaussian_parameters(S, resp, 1e-6, covariance_type)
-    weights, means2, covs2, prec_chol = _weighted_m_step(S, resp, covariance_type, 1e-6)
-    np.testing.assert_allclose(weights, nk / nk.sum())
-    np.testing.assert_allclose(means2, means)
-    np.testing.assert_allclose(covs2, covs, atol=1e-12)
-    np.testing.assert_allclose(
-        prec_chol, _compute_precision_cholesky(covs, covariance_type), atol=1e-10
-    )
-    # integer weights act as repeated rows
-    k = rng.integers(0, 3, size=300)
-    a = _weighted_m_step(S, resp * k[:, None], covariance_type, 1e-6)
-    b = _weighted_m_step(
-        np.repeat(S, k, axis=0), np.repeat(resp, k, axis=0), covariance_type, 1e-6
-    )
-    for u, v in zip(a, b):
-        np.testing.assert_allclose(u, v, atol=1e-10)
-
-
 def test_base_lr_trains_the_mixture_at_its_own_rate():
     X = _eight_gaussians(1000, 0)
     est = FlowDensity(
@@ -484,59 +318,6 @@ def test_gmm_base_beats_normal_base_on_a_mixture():
     assert gap_mixture < 0.02 < gap_normal
     S = mixture.sample(5000, random_state=0)
     assert DENSITY_TOYS["eight_gaussians"][1](S).mean() > truth - 0.1
-
-
-def test_gmm_base_with_weighted_events():
-    """Proposal events weighted by p / g: the mixture starts from weighted EM."""
-    rng = np.random.default_rng(0)
-    g = multivariate_normal([0.0, 0.0], np.diag([16.0, 16.0]))
-    Xg = g.rvs(4000, random_state=rng)
-    log_p = DENSITY_TOYS["eight_gaussians"][1]
-    w = np.exp(log_p(Xg) - g.logpdf(Xg))
-    est = FlowDensity(**{**FAST, "max_epochs": 10}, base="gmm", n_components=8)
-    est.fit(Xg, sample_weight=w)
-    Xt = _eight_gaussians(2000, 1)
-    assert log_p(Xt).mean() - est.score(Xt) < 0.1
-
-
-def test_weight_averaging_differs_from_the_last_weights_and_scores_better():
-    X, Xt = make_two_moons(2000, random_state=0), make_two_moons(3000, random_state=1)
-    # a noisy constant learning rate: the average of the iterates is better
-    params = {
-        **FAST,
-        "max_epochs": 20,
-        "batch_size": 128,
-        "lr": 1e-2,
-        "lr_schedule": "constant",
-    }
-    last = FlowDensity(**params).fit(X)
-    avg = FlowDensity(**params, ema_decay=0.99).fit(X)
-    # same trajectory (averaging does not touch training), different result
-    assert avg.loss_curve_ == last.loss_curve_
-    assert not np.allclose(avg.score_samples(Xt), last.score_samples(Xt))
-    assert avg.score(Xt) > last.score(Xt) + 0.02
-
-
-def test_weight_averaging_with_early_stopping_keeps_the_validated_average():
-    X = make_two_moons(400, random_state=0)
-    est = FlowDensity(
-        **{**FAST, "max_epochs": 60, "lr": 2e-2, "lr_schedule": "constant"},
-        ema_decay=0.95,
-        early_stopping=True,
-        n_iter_no_change=3,
-    ).fit(X)
-    from skorch.dataset import ValidSplit
-
-    from skhep_ml.base import MAX_SEED
-
-    seed = np.random.RandomState(FAST["random_state"]).randint(MAX_SEED)
-    _, valid = ValidSplit(0.1, random_state=seed)(np.arange(len(X)))
-    best = min(est.net_.history[:, "valid_loss"])
-    # the loss is the NLL of the standardised data
-    nll = -est.score(X[valid.indices]) - np.log(est.scale_).sum()
-    assert nll == pytest.approx(best, abs=1e-4)
-    # it stopped after the best epoch and went back to it
-    assert est.n_iter_ < 60 and best < est.net_.history[-1, "valid_loss"]
 
 
 @pytest.mark.parametrize(

@@ -259,3 +259,13 @@ def test_gpu_fit_loads_and_predicts_on_cpu(monkeypatch):
     with pytest.warns(Warning):
         cpu = pickle.loads(blob)
     np.testing.assert_allclose(cpu.predict(X), on_gpu, rtol=1e-4, atol=1e-5)
+
+
+def test_calibration_without_rows_to_train_on_or_to_calibrate_with_raises():
+    X = np.linspace(0, 1, 10)[:, None]
+    w = np.zeros(10)
+    w[3] = 1.0  # one weighted row: either held out or left to train on
+    with pytest.raises(ValueError, match="calibration_fraction=0.5 leaves no"):
+        BayesianRegressor(max_epochs=1, calibration_fraction=0.5).fit(
+            X, X[:, 0], sample_weight=w
+        )

@@ -20,7 +20,6 @@ from skhep_ml.datasets import (
     scan_cell_coverage,
     scan_true_cells,
 )
-from skhep_ml.scan._proposal import oversample, select_points
 from skhep_ml.scan._store import EvaluationStore
 
 PROBLEM = make_scan_problem("cosine3d")
@@ -410,6 +409,17 @@ def test_classification_mode():
     assert set(np.unique(scan.predict(scan.points_))) <= {0, 1}
 
 
+@pytest.mark.parametrize("lr_schedule", ["cosine", "constant_cosine"])
+def test_scheduled_first_fit_keeps_training_in_the_iterations(lr_schedule):
+    scan = ActiveScanner(**dict(SMALL, n_iterations=2, lr_schedule=lr_schedule))
+    scan.fit()
+    assert [h["iteration"] for h in scan.history_] == [0, 1, 2]
+    # the first fit, then epochs_per_iteration more epochs per retraining (one
+    # before each iteration's proposal, one on the final data)
+    assert scan.n_iter_ == SMALL["max_epochs"] + 2 * SMALL["epochs_per_iteration"]
+    assert "lr_scheduler" not in dict(scan.net_.callbacks_)
+
+
 def test_custom_estimator_and_sampler():
     from imblearn.over_sampling import ADASYN
 
@@ -445,51 +455,6 @@ def test_custom_classifier_in_classification_mode():
     assert scan.history_[-1]["efficiency"] > 3 * PROBLEM.in_target_fraction
     proba = scan.predict_proba(scan.points_)
     np.testing.assert_array_equal(proba[:, 1] >= 0.5, scan.predict(scan.points_) == 1)
-
-
-@pytest.mark.parametrize("n_pos", [0, 1, 2, 3, 10])
-def test_oversampling_with_few_positives(n_pos):
-    rng = np.random.default_rng(0)
-    U = rng.uniform(size=(50, 3))
-    inside = np.zeros(50, dtype=bool)
-    inside[:n_pos] = True
-    new = oversample(ActiveScanner(**SMALL).oversampler, U, inside, 40, seed=0)
-    if n_pos < 2:
-        assert new.shape == (0, 3)
-    else:
-        assert new.shape == (40, 3)
-        # SMOTE points lie on segments between in-target points: in their hull
-        lo, hi = U[:n_pos].min(axis=0), U[:n_pos].max(axis=0)
-        assert np.all((new >= lo - 1e-12) & (new <= hi + 1e-12))
-
-
-def test_select_points_fills_up_and_rectifies_at_the_boundary():
-    rng = np.random.default_rng(0)
-    cand = rng.uniform(size=(200, 2))
-    score = cand[:, 0]  # predicted inside where x > 0.9: 20-odd candidates
-    inside = np.flatnonzero(score >= 0.9)
-    chosen, rect = select_points(
-        cand, score, 0.9, cand[:0], n_select=40, n_rectify=5, diversity=2.0, rng=rng
-    )
-    # every predicted-inside candidate, then the best-scored others
-    assert set(inside) <= set(chosen) and len(chosen) == 40
-    assert score[chosen].min() >= np.sort(score)[-40]
-    # rectifying points: not chosen, among the 15 free ones nearest the threshold
-    free = np.setdiff1d(np.arange(200), chosen)
-    nearest = free[np.argsort(np.abs(score[free] - 0.9))[:15]]
-    assert len(rect) == 5 and set(rect) <= set(nearest)
-
-
-def test_select_points_prefers_candidates_far_from_known_inside_points():
-    rng = np.random.default_rng(1)
-    cand = rng.uniform(size=(5000, 2))
-    score = np.ones(len(cand))
-    known = np.array([[0.1, 0.1]])
-    kwargs = dict(n_select=200, n_rectify=0, rng=np.random.default_rng(2))
-    near_known = np.linalg.norm(cand - known, axis=1) < 0.3
-    flat, _ = select_points(cand, score, 0.5, known, diversity=0.0, **kwargs)
-    spread, _ = select_points(cand, score, 0.5, known, diversity=4.0, **kwargs)
-    assert near_known[spread].mean() < 0.5 * near_known[flat].mean()
 
 
 def test_surrogate_only_fit_without_objective():

@@ -1,0 +1,64 @@
+"""The surrogate of :class:`~skhep_ml.ActiveScanner`: a user's estimator, or the
+default MLP's arguments and its continued training between iterations."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import clone
+
+from ..base import check_hidden_layer_sizes
+
+__all__ = ["continue_training", "estimator_output", "fit_estimator", "mlp_arguments"]
+
+
+def fit_estimator(estimator, F, y, seed):
+    """A clone of ``estimator`` (seeded by ``seed`` when it has a random_state)
+    fitted on ``(F, y)``."""
+    est = clone(estimator)
+    if "random_state" in est.get_params():
+        est.set_params(random_state=seed)
+    return est.fit(F, y)
+
+
+def estimator_output(est, F, classification):
+    """The value (regression) or the probability of class 1 predicted by ``est``.
+
+    A classifier without ``predict_proba`` gives 1.0 where it predicts 1; one
+    that never saw class 1 gives zeros.
+    """
+    if not classification:
+        return np.asarray(est.predict(F), dtype=np.float64).reshape(-1)
+    if hasattr(est, "predict_proba"):
+        proba = est.predict_proba(F)
+        cols = np.flatnonzero(np.asarray(est.classes_) == 1)
+        return proba[:, cols[0]] if len(cols) else np.zeros(len(F))
+    return (np.asarray(est.predict(F)) == 1).astype(np.float64)
+
+
+def mlp_arguments(n_in, hidden_layer_sizes, activation, classification):
+    """Criterion and ``module__`` arguments of the default MLP surrogate.
+
+    One output: a logit trained by binary cross-entropy (classification) or the
+    standardised value trained by the squared error.
+    """
+    criterion = torch.nn.BCEWithLogitsLoss if classification else torch.nn.MSELoss
+    return criterion, {
+        "module__n_in": n_in,
+        "module__n_out": 1,
+        "module__hidden_layer_sizes": check_hidden_layer_sizes(hidden_layer_sizes),
+        "module__activation": activation,
+        "module__squeeze_output": True,
+    }
+
+
+def continue_training(net, epochs, batch_size, n_samples):
+    """Set ``net`` up for the warm-started training of a scan iteration.
+
+    ``epochs`` epochs at the batch size capped by ``n_samples``, without the
+    first fit's learning-rate schedule (the scheduler is dropped, as
+    :class:`~skhep_ml.BayesianRegressor`'s boosting does; skorch's
+    ``callbacks__lr_scheduler=None`` is not honoured by ``partial_fit``).
+    """
+    net.set_params(max_epochs=epochs, batch_size=max(1, min(batch_size, n_samples)))
+    net.callbacks_ = [(n, cb) for n, cb in net.callbacks_ if n != "lr_scheduler"]
