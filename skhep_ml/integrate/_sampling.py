@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import torch
+from scipy.special import logsumexp
 
 from ._unweighting import split_counts
 
@@ -187,7 +188,7 @@ class ProposalSampler:
 
     def mixture_log_density(self, log_q):
         """``log Σ_i p_i g_i`` from the ``(n, n_channels)`` channel log densities."""
-        return _logsumexp(log_q + np.log(self.channel_fractions))
+        return logsumexp(log_q + np.log(self.channel_fractions), axis=-1)
 
     def channel_log_probs(self, u, ch, log_g):
         """``(n, n_channels)`` log densities of every channel at drawn points.
@@ -251,10 +252,3 @@ class ProposalSampler:
                 tuple(t.to("cpu", torch.float64).numpy() for t in pair) for pair in out
             ]
 
-
-def _logsumexp(a):
-    a = np.asarray(a, dtype=np.float64)
-    m = np.max(a, axis=-1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore"):
-        return (m + np.log(np.exp(a - m).sum(-1, keepdims=True)))[..., 0]

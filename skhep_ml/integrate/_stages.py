@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy.special import logsumexp
 
 from ..base import derive_seed
-from ._sampling import _logsumexp
 from ._unweighting import split_counts
 from ._vegas_init import adapt_vegas_grid, adapt_vegas_integrator
 
@@ -76,7 +76,7 @@ def _channel_integrand(i, mapping, evaluate, log_prior, records):
         records.setdefault(i, []).append((x_unit, f, np.log(jac)))
         if log_prior is not None:
             lp = log_prior(x_unit)
-            share = np.exp(lp[:, i] - _logsumexp(lp))
+            share = np.exp(lp[:, i] - logsumexp(lp, axis=-1))
         else:
             share = 1.0
         return f * jac * share

@@ -17,6 +17,7 @@ import numbers
 
 import numpy as np
 import torch
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 
 from ..base import (
@@ -34,7 +35,7 @@ from ._channels import BreitWignerMapping, IdentityMapping, Proposal
 from ._diagnostics import check_modes
 from ._final_integration import final_integration
 from ._integrand_calls import IntegrandCalls
-from ._sampling import ProposalSampler, _logsumexp, weights
+from ._sampling import ProposalSampler, weights
 from ._stages import (
     first_training_rows,
     remaining_calls,
@@ -802,7 +803,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         # CPUs round a row differently by its position); the copy is cached
         dtype = torch.float64 if self.net_.device == "cpu" else None
         lq = self._forward_batches(lambda m, xb: m.log_probs(xb[:, :d]), u, dtype=dtype)
-        return _logsumexp(lq + np.log(self.channel_fractions_))
+        return logsumexp(lq + np.log(self.channel_fractions_), axis=-1)
 
     def score_samples(self, X):
         """Log density of the proposal at ``X`` (no integrand calls).
