@@ -49,7 +49,7 @@ class Plan:
     ``plan_``; ``print(est.plan_)`` (or ``verbose=1``) shows it as one block.
     ``d`` is the dimension, ``N`` the budget ``max_evaluations``; a parameter
     given explicitly always wins over its rule. Each rule was measured in
-    ``benchmarks/bench_integration.py`` (seeds 0-5 unless said otherwise):
+    ``benchmarks/bench_integration.py``:
 
     .. list-table::
        :header-rows: 1
