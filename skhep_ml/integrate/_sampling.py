@@ -251,4 +251,3 @@ class ProposalSampler:
             return [
                 tuple(t.to("cpu", torch.float64).numpy() for t in pair) for pair in out
             ]
-

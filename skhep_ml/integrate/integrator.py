@@ -482,6 +482,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
                 activation=plan.activation,
             ),
             module__cw_init_std=plan.cw_init_std,
+            module__cw_hidden=plan.cw_hidden_layer_sizes,
             module__map_prior=plan.map_prior,
             module__flow_prior=plan.flow_prior,
             criterion__loss=plan.loss,

@@ -157,11 +157,12 @@ class Plan:
          - crossing resonances at 1e5 calls: as accurate in 0.43x the wall
            time; identical channels on own points had 1.5x (camel d4) to 3x
            (camel d8) the error
-       * - ``map_prior``, ``flow_prior``, ``cw_init_std``
-         - channel weights times the channels' VEGAS-map densities (distinct
-           mappings) or full densities (identical channels); identical
-           channels without prior weights start from random channel weights
-           (std 0.5)
+       * - ``map_prior``, ``flow_prior``, ``cw_init_std``,
+           ``cw_hidden_layer_sizes``
+         - channel weights (a (32,) SiLU network, with several channels)
+           times the channels' VEGAS-map densities (distinct mappings) or
+           full densities (identical channels); identical channels without
+           prior weights start from random channel weights (std 0.5)
          - the balance heuristic: ``α_i f / g_i`` stays bounded by about
            ``f / Σ_j g_j``
 
@@ -210,6 +211,8 @@ class Plan:
         Channel weights include the VEGAS-map / full channel densities.
     cw_init_std : float
         Initial spread of the channel-weight network's last layer.
+    cw_hidden_layer_sizes : tuple of int
+        Hidden widths of the channel-weight network.
     """
 
     n_dims: int
@@ -239,6 +242,7 @@ class Plan:
     map_prior: bool
     flow_prior: bool
     cw_init_std: float
+    cw_hidden_layer_sizes: tuple = (32,)
 
     def round_loss(self, r):
         """The objective of training round ``r``."""
