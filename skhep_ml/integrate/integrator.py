@@ -46,7 +46,7 @@ from ._stages import (
 from ._unweighting import IntegrationResult, stratified_estimate, unweight
 from ._vegas_init import adapt_grid_to_samples
 from .loss import ImportanceSamplingLoss
-from .plan import make_plan, resolve_n_dims
+from .plan import integration_box, make_plan, resolve_n_dims
 
 __all__ = [
     "BreitWignerMapping",
@@ -515,6 +515,20 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
             device=self.net_.device,
         )
 
+    def _integrand_calls(self, budget, device):
+        """The counted, validated integrand calls at unit-cube points."""
+        calls = IntegrandCalls(
+            self,
+            self.integrand,
+            self.bounds_[:, 0],
+            self._width,
+            self.integrand_backend,
+            self.n_jobs,
+            budget,
+        )
+        calls.device = device
+        return calls
+
     def _evaluate_and_keep(self, u):
         """Integrand values at unit-cube points ``u``, appended to ``buffer_*_``."""
         f = self._evaluate(u)
@@ -562,28 +576,11 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
             return self._fit_buffer(X, y, rng, device)
         return self._fit_online(X, rng, device)
 
-    def _set_bounds(self, n_dims, data=None):
-        if self.bounds is not None:
-            bounds = np.asarray(self.bounds, dtype=np.float64).reshape(-1, 2)
-            if len(bounds) != n_dims:
-                raise ValueError(
-                    f"bounds has {len(bounds)} rows for {n_dims} dimensions."
-                )
-            if np.any(bounds[:, 1] <= bounds[:, 0]):
-                raise ValueError("bounds must have low < high in every row.")
-        elif data is not None:
-            lo, hi = data.min(0), data.max(0)
-            pad = 1e-3 * (hi - lo) + 1e-6 * (1.0 + np.abs(lo) + np.abs(hi))
-            bounds = np.column_stack([lo - pad, hi + pad])
-        else:
-            bounds = np.tile([0.0, 1.0], (n_dims, 1))
-        self.bounds_ = bounds
-        self._width = bounds[:, 1] - bounds[:, 0]
-        self._log_volume = float(np.sum(np.log(self._width)))
-
     def _start(self, n_dims, data=None):
         """Bounds, channels and the plan of a fit in ``n_dims``; the mappings."""
-        self._set_bounds(n_dims, data)
+        self.bounds_ = integration_box(self.bounds, n_dims, data)
+        self._width = self.bounds_[:, 1] - self.bounds_[:, 0]
+        self._log_volume = float(np.sum(np.log(self._width)))
         mappings = self._mappings()
         self.n_channels_ = C = len(mappings)
         self.channel_fractions_ = np.full(C, 1.0 / C)
@@ -638,16 +635,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         self.n_features_in_ = n_dims
         mappings = self._start(n_dims)
         plan = self.plan_
-        self._evaluate = IntegrandCalls(
-            self,
-            self.integrand,
-            self.bounds_[:, 0],
-            self._width,
-            self.integrand_backend,
-            self.n_jobs,
-            self.max_evaluations,
-        )
-        self._evaluate.device = device
+        self._evaluate = self._integrand_calls(self.max_evaluations, device)
         self.buffer_X_, self.buffer_y_ = np.empty((0, n_dims)), np.empty(0)
         with_prior = plan.n_channels > 1 and self.prior_weights is not None
         stage = vegas_stage(
@@ -721,15 +709,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         if self.integrand is None:
             raise ValueError(f"{what} needs an integrand (integrand=None).")
         if not hasattr(self, "_evaluate"):
-            self._evaluate = IntegrandCalls(
-                self,
-                self.integrand,
-                self.bounds_[:, 0],
-                self._width,
-                self.integrand_backend,
-                self.n_jobs,
-                None,
-            )
+            self._evaluate = self._integrand_calls(None, self.net_.device)
         self._evaluate.budget = None
         self._evaluate.device = self.net_.device
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..base import check_hidden_layer_sizes
 
-__all__ = ["Plan", "make_plan", "resolve_n_dims"]
+__all__ = ["Plan", "integration_box", "make_plan", "resolve_n_dims"]
 
 #: the dimension from which the "high" regime's defaults apply (``d >= 4``)
 HIGH_REGIME_FROM = 4
@@ -303,6 +303,26 @@ def resolve_n_dims(n_dims, X, bounds, integrand):
     if X is not None and X.shape[1] != n_dims:
         raise ValueError(f"X has {X.shape[1]} features, but n_dims is {n_dims}.")
     return n_dims
+
+
+def integration_box(bounds, n_dims, data=None):
+    """The ``(n_dims, 2)`` integration box: ``bounds``, the data's, or the unit cube.
+
+    Without ``bounds`` an evaluated buffer ``data`` gets its bounding box,
+    padded so that every point lies strictly inside.
+    """
+    if bounds is not None:
+        box = np.asarray(bounds, dtype=np.float64).reshape(-1, 2)
+        if len(box) != n_dims:
+            raise ValueError(f"bounds has {len(box)} rows for {n_dims} dimensions.")
+        if np.any(box[:, 1] <= box[:, 0]):
+            raise ValueError("bounds must have low < high in every row.")
+        return box
+    if data is not None:
+        lo, hi = data.min(0), data.max(0)
+        pad = 1e-3 * (hi - lo) + 1e-6 * (1.0 + np.abs(lo) + np.abs(hi))
+        return np.column_stack([lo - pad, hi + pad])
+    return np.tile([0.0, 1.0], (n_dims, 1))
 
 
 def _shares(d, N):

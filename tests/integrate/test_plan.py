@@ -12,7 +12,7 @@ import torch
 from skhep_ml import NeuralImportanceIntegrator
 from skhep_ml.datasets import Camel
 from skhep_ml.integrate import BreitWignerMapping
-from skhep_ml.integrate.plan import Plan, make_plan
+from skhep_ml.integrate.plan import Plan, integration_box, make_plan
 
 RELEASE = Path(__file__).parents[1] / "data" / "release_0_1_0"
 
@@ -179,3 +179,16 @@ def test_release_pickle_without_a_plan_still_integrates_and_samples():
     assert X.shape == (4_000, est.n_features_in_)
     assert abs(w.mean() - truth) < 5 * w.std() / math.sqrt(len(w))
     assert np.all(np.isfinite(est.score_samples(X[:10])))
+
+
+def test_integration_box_and_its_errors():
+    assert np.array_equal(integration_box(None, 2), [[0, 1], [0, 1]])
+    data = np.random.default_rng(0).normal(size=(50, 3))
+    box = integration_box(None, 3, data)
+    assert np.all((box[:, 0] < data.min(0)) & (data.max(0) < box[:, 1]))
+    with pytest.raises(ValueError, match="2 rows for 3 dimensions"):
+        NeuralImportanceIntegrator(
+            integrand=Camel(3), n_dims=3, bounds=[[0, 1]] * 2
+        ).fit()
+    with pytest.raises(ValueError, match="low < high"):
+        integration_box([[0, 1], [1, 1]], 2)
