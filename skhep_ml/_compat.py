@@ -39,7 +39,10 @@ MOVED = {
         "skhep_ml.nn.functional",
     ),
     "skhep_ml._channels": ("skhep_ml.integrate._channels",),
-    "skhep_ml._final_integration": ("skhep_ml.integrate._final_integration",),
+    "skhep_ml._final_integration": (
+        "skhep_ml.integrate._final_integration",
+        "skhep_ml.integrate._unweighting",
+    ),
     "skhep_ml._integrand_calls": ("skhep_ml.integrate._integrand_calls",),
     "skhep_ml._unweighting": ("skhep_ml.integrate._unweighting",),
     "skhep_ml._vegas_init": ("skhep_ml.integrate._vegas_init",),

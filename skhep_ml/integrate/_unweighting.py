@@ -6,6 +6,7 @@ import numpy as np
 
 __all__ = [
     "IntegrationResult",
+    "split_counts",
     "stratified_estimate",
     "unweight",
     "unweighting_efficiency",
@@ -163,6 +164,16 @@ def unweight(weights, *, quantile=None, random_state=None):
             overweight_fraction=over,
         ),
     )
+
+
+def split_counts(n, fractions):
+    """Integer counts summing to ``n`` in proportion to ``fractions``."""
+    raw = np.asarray(fractions, float) * n
+    counts = np.floor(raw).astype(int)
+    rest = n - counts.sum()
+    order = np.argsort(-(raw - counts))
+    counts[order[:rest]] += 1
+    return counts
 
 
 def stratified_estimate(h, stratum, stratum_weight):

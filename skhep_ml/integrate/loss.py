@@ -220,5 +220,3 @@ class ImportanceSamplingLoss(nn.Module):
         else:
             fn = multichannel_kl_loss
         return fn(f, q_test, alpha, q_sample, own)
-
-

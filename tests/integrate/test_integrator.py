@@ -21,6 +21,9 @@ from skhep_ml.datasets import (
     make_integrand,
 )
 from skhep_ml.integrate import BreitWignerMapping, IntegrationResult, unweight
+from skhep_ml.integrate._diagnostics import check_modes
+from skhep_ml.integrate._final_integration import strata_plan
+from skhep_ml.integrate._stages import training_rows
 from skhep_ml.integrate.loss import (
     ImportanceSamplingLoss,
     kl_loss,
@@ -28,6 +31,7 @@ from skhep_ml.integrate.loss import (
     multichannel_variance_loss,
     variance_loss,
 )
+from skhep_ml.integrate.plan import make_plan
 
 #: cheap settings: the tests check honesty and plumbing, the benchmark quality
 TINY = dict(
@@ -170,8 +174,8 @@ def test_round_and_batch_sizes_follow_the_budget():
         buffer_reuse=2.0,
         random_state=0,
     ).fit()
-    assert est._per_round() == 400
-    assert est.net_.batch_size == math.ceil(3 * 400 / 3)
+    assert est.plan_.calls_per_round == 400
+    assert est.net_.batch_size == est.plan_.batch_size == math.ceil(3 * 400 / 3)
     assert est.n_iter_ == 5 and est.n_evaluations_ == 10_000
     # no reuse up to three dimensions: 400 points per round, the floor of 256
     est = _fit(Camel(2), budget=10_000, n_iter=5, n_samples_per_iter=None)
@@ -179,11 +183,13 @@ def test_round_and_batch_sizes_follow_the_budget():
     # the ceiling of 1024 points (4000 per round): more steps per round
     est = _fit(Camel(2), budget=20_000, n_iter=1, n_samples_per_iter=None)
     assert est.net_.batch_size == 1024
-    big = NeuralImportanceIntegrator(integrand=Camel(2), max_evaluations=10**7)
-    assert big._rounds() == 49 and big._per_round() == 2_000_000 // 49
+    big = make_plan(
+        NeuralImportanceIntegrator(integrand=Camel(2), max_evaluations=10**7), 2, 1
+    )
+    assert big.rounds == 49 and big.calls_per_round == 2_000_000 // 49
     # explicit values win
     est = _fit(Camel(2), budget=10_000, batch_size=300, n_samples_per_iter=200)
-    assert est.net_.batch_size == 300 and est._per_round() == 200
+    assert est.net_.batch_size == 300 and est.plan_.calls_per_round == 200
     for bad in (dict(batch_size=0), dict(n_samples_per_iter=1)):
         with pytest.raises(ValueError):
             _fit(Camel(2), budget=10_000, **bad)
@@ -191,14 +197,17 @@ def test_round_and_batch_sizes_follow_the_budget():
 
 def test_rounds_grow_as_the_square_root_of_the_budget():
     def rounds(d, budget, **kw):
-        return NeuralImportanceIntegrator(
+        est = NeuralImportanceIntegrator(
             integrand=Camel(d), max_evaluations=budget, **kw
-        )._rounds()
+        )
+        return make_plan(est, d, 1).rounds
 
     # sqrt(N) / 64 up to three dimensions, sqrt(N) / 16 above, in [1, 50]
     assert rounds(2, 10**5) == 5 and rounds(2, 10**6) == 16
     assert rounds(4, 10**5) == 20 and rounds(8, 10**6) == 50
-    assert rounds(2, 100) == 1 and rounds(8, 10**8) == 50
+    assert rounds(2, 100, n_samples_per_iter=2) == 1 and rounds(8, 10**8) == 50
+    # the training cap (25 % of 100 calls) holds no round of 64 calls
+    assert rounds(2, 100) == 0
     assert rounds(2, None) == 50 and rounds(2, 10**6, n_iter=7) == 7
     # the rounds of a fit follow the rule
     assert _fit(Camel(2), budget=40_000, n_iter=None).n_iter_ == 3
@@ -209,7 +218,7 @@ def _check_schedule(est, width, act, reuse, lr):
     # three steps, and the last round's cosine-decayed learning rate
     net = est.net_.module_.channels[0].flow.blocks[0].conditioner
     assert net[0].out_features == width and isinstance(net[1], act)
-    rounds, per = est._plan()[2:4]
+    rounds, per = est.plan_.rounds, est.plan_.calls_per_round
     assert est.net_.batch_size == max(256, math.ceil((1 + reuse) * per / 3))
     last = lr * 0.5 * (1.0 + math.cos(math.pi * (rounds - 1) / rounds))
     assert est.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(last)
@@ -234,14 +243,17 @@ def test_network_and_schedule_defaults_depend_on_the_dimension():
 
 
 def test_auto_objective_ends_high_dimensional_training_with_the_variance():
-    est = NeuralImportanceIntegrator(integrand=Camel(4), loss="auto")
-    est.n_features_in_ = 4
+    est = NeuralImportanceIntegrator(integrand=Camel(4), loss="auto", n_iter=8)
+
+    def losses(d):
+        plan = make_plan(est, d, 1)
+        return [plan.round_loss(r) for r in range(plan.rounds)]
+
     # KL for the first three quarters of the rounds, then the variance
-    assert [est._round_loss(r, 8) for r in range(8)] == ["kl"] * 6 + ["variance"] * 2
-    est.n_features_in_ = 2
-    assert {est._round_loss(r, 8) for r in range(8)} == {"variance"}
-    est.set_params(loss="kl").n_features_in_ = 4
-    assert {est._round_loss(r, 8) for r in range(8)} == {"kl"}
+    assert losses(4) == ["kl"] * 6 + ["variance"] * 2
+    assert set(losses(2)) == {"variance"}
+    est.set_params(loss="kl")
+    assert set(losses(4)) == {"kl"}
     # a fit switches the criterion in place: the optimizer keeps its state
     est = _fit(Camel(4), n_iter=4)
     assert est.net_.criterion_.loss == "variance" == est.net_.criterion__loss
@@ -267,11 +279,14 @@ def test_coupling_blocks_depend_on_the_dimension_and_channels():
 
 
 def test_grid_bins_depend_on_the_dimension():
-    est = NeuralImportanceIntegrator()
-    assert est._grid_bins(2) == (128, 128)
-    assert est._grid_bins(4) == (64, 64)
-    assert est._grid_bins(8) == (64, 32)
-    assert NeuralImportanceIntegrator(vegas_bins=16)._grid_bins(8) == (16, 16)
+    def bins(d, **kw):
+        plan = make_plan(NeuralImportanceIntegrator(integrand=Camel(d), **kw), d, 1)
+        return plan.vegas_bins, plan.grid_bins
+
+    assert bins(2) == (128, 128)
+    assert bins(4) == (64, 64)
+    assert bins(8) == (64, 32)
+    assert bins(8, vegas_bins=16) == (16, 16)
     est = _fit(Camel(2), budget=10_000, grid_bins=20)
     assert est.net_.module_.channels[0].vegas.n_bins == 20
     with pytest.raises(ValueError):
@@ -311,7 +326,7 @@ def test_adaptive_stratification_is_honest_and_pays():
     # points to the latent cells in passes (VEGAS+-like); its pulls stay honest
     f = Camel(4)
     est = _fit(f)
-    assert est._strata_plan(5_000) is not None
+    assert strata_plan(est._sampler(), 5_000) is not None
     pulls, errors = [], []
     for seed in range(40):
         value, error = est.integrate(5_000, random_state=seed)
@@ -438,9 +453,12 @@ def test_wrong_shape_and_dimension_errors():
 
 def test_mode_guard_warns_on_disagreement():
     est = _fit(Camel(2), budget=10_000)
-    est.integral_, est.integral_error_ = 0.5, 1e-3
+    wrong = IntegrationResult(0.5, 1e-3, 10_000)
     with pytest.warns(RuntimeWarning, match="lost a mode"):
-        est._check_modes()
+        check_modes(wrong, 0.0, est.vegas_integral_, est.vegas_integral_error_)
+    # one dominant weight: a lost mode too
+    with pytest.warns(RuntimeWarning, match="one weight carries"):
+        check_modes(est.result_, 0.5, np.nan, np.nan)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -475,19 +493,19 @@ def test_multichannel_with_resonance_mappings():
     assert abs(est.integral_ - f.integral) < 4 * est.integral_error_
     # distinct mappings train every channel on its own points: the rows carry
     # their channel, and q_sample is the joint density p_c g_c of point and channel
-    assert est._own_samples()
+    assert est.plan_.own_samples
     X, Y = est._buffer
     ch = Y[:, 2].astype(int)
     np.testing.assert_array_equal(X[:, -1], ch)
     assert set(np.unique(ch)) == {0, 1}
     u, last = X[-500:, :3], ch[-500:]
-    log_g = est._forward_np(lambda m, xb: m.log_probs(xb), u)
+    log_g = est._forward_batches(lambda m, xb: m.log_probs(xb), u)
     expected = log_g[np.arange(500), last] + np.log(est.channel_fractions_[last])
     # the last round's points, drawn by the proposal before its last steps
     assert np.median(np.abs(Y[-500:, 1] - expected)) < 0.5
     # a round's rows from a fresh draw: exactly the own channel's density
     # times its share, and no mixture density evaluated
-    draw = est._draw(
+    draw = est._sampler().draw(
         2_000,
         np.random.RandomState(3),
         stratify=False,
@@ -496,9 +514,17 @@ def test_multichannel_with_resonance_mappings():
     )
     assert "log_alpha" not in draw and "log_q_sample" not in draw
     f_draw = np.ones(len(draw["u"]))
-    X, Y = est._training_rows(draw["u"], draw["ch"], f_draw, draw["log_g"])
+    X, Y = training_rows(
+        draw["u"],
+        draw["ch"],
+        f_draw,
+        draw["log_g"],
+        draw["log_prior"],
+        own_samples=est.plan_.own_samples,
+        channel_fractions=est.channel_fractions_,
+    )
     own = draw["ch"]
-    log_g = est._forward_np(lambda m, xb: m.log_probs(xb), draw["u"])
+    log_g = est._forward_batches(lambda m, xb: m.log_probs(xb), draw["u"])
     joint = log_g[np.arange(len(own)), own] + np.log(est.channel_fractions_[own])
     np.testing.assert_allclose(Y[:, 1], joint, rtol=0, atol=1e-4)
     np.testing.assert_array_equal(Y[:, 2], own)
@@ -526,7 +552,7 @@ def test_multichannel_with_resonance_mappings():
     # f / Σ_j g_j: at most a few times the mixture weight f / g_mix
     module = est.net_.module_
     assert module.flow_prior and not module.map_prior
-    assert not est._own_samples()  # identical channels learn from every point
+    assert not est.plan_.own_samples  # identical channels learn from every point
     X = np.random.default_rng(0).uniform(size=(2_000, 2))
     Xt = torch.as_tensor(np.hstack([X, np.zeros((2_000, 2))]), dtype=torch.float32)
     with torch.no_grad():
@@ -536,15 +562,16 @@ def test_multichannel_with_resonance_mappings():
     assert torch.all(ratio <= 20 * mixture)
     # a draw evaluates only the other channels' densities (its own is log_g):
     # the same densities and channel weights as evaluating all of them
-    draw = est._draw(
+    sampler = est._sampler()
+    draw = sampler.draw(
         3_000, np.random.RandomState(1), stratify=False, mixture_density=True
     )
     u, ch = draw["u"], draw["ch"]
     assert set(np.unique(ch)) == {0, 1}
-    full = est._forward_np(lambda m, xb: m.log_probs(xb), u)
-    lq = est._channel_log_probs(u, ch, draw["log_g"])
+    full = est._forward_batches(lambda m, xb: m.log_probs(xb), u)
+    lq = sampler.channel_log_probs(u, ch, draw["log_g"])
     np.testing.assert_allclose(lq, full, rtol=0, atol=1e-4)
-    la_full = est._log_alpha_of_channel(u, ch)
+    la_full = sampler.log_alpha_of_channel(u, ch)
     np.testing.assert_allclose(draw["log_alpha"], la_full, rtol=0, atol=1e-4)
     q_mix = np.log(np.exp(full) @ est.channel_fractions_)
     np.testing.assert_allclose(draw["log_q_sample"], q_mix, rtol=0, atol=1e-4)

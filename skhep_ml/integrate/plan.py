@@ -1,0 +1,472 @@
+"""The plan of a :class:`~skhep_ml.NeuralImportanceIntegrator` fit, in one place.
+
+:func:`make_plan` turns the dimension, the budget, the channels and the user's
+parameters into a frozen :class:`Plan` once per ``fit``; every stage of the fit
+reads its calls, schedule, network and switches from it, and nothing else
+computes them. The rules and the measurements behind them are the table in the
+:class:`Plan` docstring (repeated in the user guide).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..base import check_hidden_layer_sizes
+
+__all__ = ["Plan", "integration_box", "make_plan", "resolve_n_dims"]
+
+#: the dimension from which the "high" regime's defaults apply (``d >= 4``)
+HIGH_REGIME_FROM = 4
+
+#: defaults of the parameters left at ``None``, by regime (see the table)
+REGIME_DEFAULTS = {
+    "low": dict(
+        hidden_layer_sizes=(16, 16),
+        activation="relu",
+        buffer_reuse=0.0,
+        lr=1e-2,
+        rounds_per_sqrt_call=1.0 / 64.0,
+    ),
+    "high": dict(
+        hidden_layer_sizes=(32, 32),
+        activation="silu",
+        buffer_reuse=1.0,
+        lr=2e-2,
+        rounds_per_sqrt_call=1.0 / 16.0,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Calls, schedule, network and stage switches of one integrator fit.
+
+    Computed once by :func:`make_plan` at the start of ``fit`` and stored as
+    ``plan_``; ``print(est.plan_)`` (or ``verbose=1``) shows it as one block.
+    ``d`` is the dimension, ``N`` the budget ``max_evaluations``; a parameter
+    given explicitly always wins over its rule. Each rule was measured in
+    ``benchmarks/bench_integration.py``:
+
+    .. list-table::
+       :header-rows: 1
+       :widths: 18 42 40
+
+       * - entry
+         - rule (parameter left at ``None``)
+         - measurement behind it
+       * - ``regime``
+         - ``"low"`` for ``d <= 3``, ``"high"`` from ``d = 4`` on
+         - up to 3-d the final stratified integration dominates the error and
+           the flow passes of the draw the overhead; from 4-d the proposal's
+           quality dominates
+       * - ``hidden_layer_sizes``, ``activation``
+         - low ``(16, 16)`` ReLU; high ``(32, 32)`` SiLU
+         - a ReLU (16, 16) pass costs ~0.45 µs per point against ~0.75 µs for
+           SiLU (32, 32); with the whole regime table the overhead is
+           <= 0.5x madnis on 10/12 task/budget pairs (was 2/12)
+       * - ``buffer_reuse``
+         - low 0; high 1 (buffered points trained on per fresh call)
+         - the regime table (above)
+       * - ``lr``
+         - low 1e-2; high 2e-2; cosine-decayed over the rounds, floored at
+           2 % of it
+         - the regime table (above)
+       * - ``rounds``
+         - ``n_iter``, else ``sqrt(N) / 64`` (low) or ``sqrt(N) / 16``
+           (high), rounded, in [1, 50] (5 and 20 at 1e5 calls); 50 without
+           ``N``; fewer (down to 0) when the training cap binds
+         - the rounds and the calls per round both grow as ``sqrt(N)``: the
+           fixed cost of a round (a draw, its gradient steps) stays a small
+           share of the overhead at small budgets
+       * - ``calls_per_round``
+         - ``n_samples_per_iter``, else the training share of ``N`` over the
+           rounds (at least 64); 1000 without ``N``; if the rounds' calls pass
+           the training cap: cap / rounds (at least 64), and the rounds
+           shrink to cap / calls
+         - the training compute grows with the budget
+       * - budget shares
+         - VEGAS 15 % (low) / 20 % (high); training 20 % / 30 %, capped at
+           25 % / 35 %; above 1e5 calls the VEGAS share, and every high
+           share, times ``(1e5 / N)^0.18`` (these stages grow as
+           ``N^0.82``: VEGAS 10 % low, 13 % high at 1e6)
+         - low: the final error falls as ``N^(-1/2-1/d)`` and gets the larger
+           share; high: few fine strata, the proposal dominates. VEGAS 15 %
+           instead of 10 % on the thin ring at 1e5 calls: lowest
+           unweighting efficiency vs madnis 0.78x -> 1.2x
+       * - ``vegas_iter``, ``vegas_calls_per_iter``
+         - ``vegas_iter`` iterations sharing the VEGAS share (2000 calls per
+           iteration without ``N``; ``vegas_samples_per_iter`` wins), at
+           least 2 per channel; fewer calls, or no VEGAS stage, when the
+           share cannot hold them; none with ``vegas_init=False``
+         - the grid improves with the budget
+       * - ``final_calls``
+         - the rest of ``N`` (at least 4, else a ValueError);
+           ``n_integration_samples`` without ``N``
+         - the final integration's estimate is the result
+       * - ``vegas_bins``
+         - ``vegas_bins``, else 128 for ``d <= 2`` and 64 above
+         - a finer grid pays in low dimensions (every bin of an axis sees all
+           the points)
+       * - ``grid_bins``
+         - all ``vegas_bins`` for ``d <= 4``, 32 above (never more than
+           ``vegas_bins``)
+         - a coarser grid keeps the phantom peaks of a separable grid broad
+           for the flow
+       * - ``vegas_integrator``
+         - ``vegas.Integrator`` for ``d > 4``; a bare ``vegas.AdaptiveMap`` on
+           uniform points up to 4-d
+         - its adaptive stratified sampling finds the hypercubes that carry
+           the integral among the ``2^d`` of a separable grid; below, the
+           bare map is the better start for the flow
+       * - ``batch_size``
+         - ``batch_size``, else a third of a round's training points,
+           ``(1 + buffer_reuse) calls_per_round / 3``, in [256, 1024]; 1024
+           without an integrand
+         - the number of steps, not the points per step, sets how well a
+           thin structure (the ring) is learnt: larger rounds take more
+           steps, not larger batches
+       * - ``buffer_size``
+         - ``buffer_size``, else 10 times the calls per round before the
+           training cap
+         - --
+       * - ``loss``, ``variance_from``
+         - ``"auto"``: the variance loss (low); KL (high) for the first three
+           quarters of the rounds and the variance loss from round
+           ``ceil(0.75 rounds)`` on
+         - KL's gradient grows as ``w log w``, not ``w²``: stable while the
+           weights are heavy-tailed. Camel d4 at 1e5 calls: 0.8x the error,
+           lowest unweighting efficiency vs madnis 2.1x (was 0.95x); camel d8
+           single channel: 0.9x the error
+       * - ``n_transforms``
+         - ``n_transforms``, else ``max(2, ceil(log2 d))``, one fewer (at
+           least two) with several channels
+         - camel d8 at 1e5 and 1e6 calls, two identical channels: as
+           accurate with two blocks as with three, at 0.7x the wall time
+       * - ``flow_bins``
+         - ``flow_bins`` (default 4)
+         - 4 spline bins instead of 8 meet the same goals (seeds 0-2, both
+           budgets) in 0.75x-0.9x the wall time: the VEGAS map carries each
+           axis's fine structure
+       * - ``own_samples``
+         - channels of distinct mappings train on their own points only;
+           identical channels on every point
+         - crossing resonances at 1e5 calls: as accurate in 0.43x the wall
+           time; identical channels on own points had 1.5x (camel d4) to 3x
+           (camel d8) the error
+       * - ``map_prior``, ``flow_prior``, ``cw_init_std``,
+           ``cw_hidden_layer_sizes``
+         - channel weights (a (32,) SiLU network, with several channels)
+           times the channels' VEGAS-map densities (distinct mappings) or
+           full densities (identical channels); identical channels without
+           prior weights start from random channel weights (std 0.5)
+         - the balance heuristic: ``α_i f / g_i`` stays bounded by about
+           ``f / Σ_j g_j``
+
+    Attributes
+    ----------
+    n_dims, n_channels : int
+        Dimension and number of channels.
+    regime : {"low", "high"}
+        Regime of the defaults.
+    max_evaluations : int or None
+        The budget.
+    vegas_iter, vegas_calls_per_iter : int
+        VEGAS adaptation iterations and calls per iteration (all channels; 0
+        without a VEGAS stage).
+    vegas_bins, grid_bins : int
+        VEGAS bins during adaptation, and bins kept after reduction.
+    vegas_integrator : bool
+        Adapt with ``vegas.Integrator`` (else a bare ``vegas.AdaptiveMap``).
+    rounds, calls_per_round, epochs_per_round : int
+        Online training rounds, fresh calls and epochs per round (without an
+        integrand: ``rounds * epochs_per_round`` epochs over the buffer).
+    buffer_size : int
+        Capacity of the buffer of evaluated points.
+    buffer_reuse : float
+        Buffered points trained on per fresh call.
+    batch_size : int
+        Mini-batch size.
+    lr : float
+        Initial learning rate.
+    loss : {"variance", "kl"}
+        Objective of the first round.
+    variance_from : int
+        First round trained with the variance loss after a KL start
+        (``rounds`` when the objective never switches).
+    final_calls : int
+        Calls of the final integration (the budget's rest).
+    n_transforms, flow_bins : int
+        Coupling blocks and spline bins per flow.
+    hidden_layer_sizes : tuple of int
+        Conditioner widths.
+    activation : str
+        Conditioner activation.
+    own_samples : bool
+        Each channel trains on its own points only.
+    map_prior, flow_prior : bool
+        Channel weights include the VEGAS-map / full channel densities.
+    cw_init_std : float
+        Initial spread of the channel-weight network's last layer.
+    cw_hidden_layer_sizes : tuple of int
+        Hidden widths of the channel-weight network.
+    """
+
+    n_dims: int
+    n_channels: int
+    regime: str
+    max_evaluations: int | None
+    vegas_iter: int
+    vegas_calls_per_iter: int
+    vegas_bins: int
+    grid_bins: int
+    vegas_integrator: bool
+    rounds: int
+    calls_per_round: int
+    epochs_per_round: int
+    buffer_size: int
+    buffer_reuse: float
+    batch_size: int
+    lr: float
+    loss: str
+    variance_from: int
+    final_calls: int
+    n_transforms: int
+    flow_bins: int
+    hidden_layer_sizes: tuple
+    activation: str
+    own_samples: bool
+    map_prior: bool
+    flow_prior: bool
+    cw_init_std: float
+    cw_hidden_layer_sizes: tuple = (32,)
+
+    def round_loss(self, r):
+        """The objective of training round ``r``."""
+        return "variance" if r >= self.variance_from else self.loss
+
+    def round_lr(self, r):
+        """Learning rate of round ``r``: cosine-decayed, at least 2 % of ``lr``."""
+        lr = self.lr * 0.5 * (1.0 + math.cos(math.pi * r / max(self.rounds, 1)))
+        return max(lr, 0.02 * self.lr)
+
+    @property
+    def vegas_calls(self):
+        """Integrand calls of the VEGAS stage."""
+        return self.vegas_iter * self.vegas_calls_per_iter
+
+    @property
+    def training_calls(self):
+        """Integrand calls of the training rounds."""
+        return self.rounds * self.calls_per_round
+
+    def __str__(self):
+        """One readable block: the stages' calls, then every entry."""
+        budget = "none" if self.max_evaluations is None else self.max_evaluations
+        lines = [
+            f"NeuralImportanceIntegrator plan: d={self.n_dims}, "
+            f"{self.n_channels} channel(s), regime {self.regime!r}, budget {budget}",
+            f"  VEGAS stage     {self.vegas_iter} x {self.vegas_calls_per_iter} calls "
+            f"({'vegas.Integrator' if self.vegas_integrator else 'AdaptiveMap'}, "
+            f"{self.vegas_bins} -> {self.grid_bins} bins)",
+            f"  training        {self.rounds} rounds x {self.calls_per_round} calls, "
+            f"batch {self.batch_size}, lr {self.lr:g}, loss {self.loss}"
+            + (
+                f" -> variance from round {self.variance_from}"
+                if self.variance_from < self.rounds
+                else ""
+            ),
+            f"  final           {self.final_calls} calls",
+        ]
+        width = max(len(k) for k in asdict(self))
+        lines += [f"  {k:<{width}}  {v!r}" for k, v in asdict(self).items()]
+        return "\n".join(lines)
+
+
+def resolve_n_dims(n_dims, X, bounds, integrand):
+    """The dimension from ``n_dims``, ``X``, ``bounds`` or the integrand."""
+    if n_dims is None and X is not None:
+        n_dims = X.shape[1]
+    if n_dims is None and bounds is not None:
+        n_dims = len(np.asarray(bounds).reshape(-1, 2))
+    if n_dims is None:
+        n_dims = getattr(integrand, "n_features", None)
+    if n_dims is None:
+        raise ValueError(
+            "the dimension is unknown: give n_dims, bounds, X, or an integrand "
+            "with an n_features attribute."
+        )
+    n_dims = int(n_dims)
+    if X is not None and X.shape[1] != n_dims:
+        raise ValueError(f"X has {X.shape[1]} features, but n_dims is {n_dims}.")
+    return n_dims
+
+
+def integration_box(bounds, n_dims, data=None):
+    """The ``(n_dims, 2)`` integration box: ``bounds``, the data's, or the unit cube.
+
+    Without ``bounds`` an evaluated buffer ``data`` gets its bounding box,
+    padded so that every point lies strictly inside.
+    """
+    if bounds is not None:
+        box = np.asarray(bounds, dtype=np.float64).reshape(-1, 2)
+        if len(box) != n_dims:
+            raise ValueError(f"bounds has {len(box)} rows for {n_dims} dimensions.")
+        if np.any(box[:, 1] <= box[:, 0]):
+            raise ValueError("bounds must have low < high in every row.")
+        return box
+    if data is not None:
+        lo, hi = data.min(0), data.max(0)
+        pad = 1e-3 * (hi - lo) + 1e-6 * (1.0 + np.abs(lo) + np.abs(hi))
+        return np.column_stack([lo - pad, hi + pad])
+    return np.tile([0.0, 1.0], (n_dims, 1))
+
+
+def _shares(d, N):
+    """Budget shares ``(VEGAS, training, training cap)`` (see the table)."""
+    taper = 1.0 if N is None else min(1.0, (1e5 / N) ** 0.18)
+    if d >= HIGH_REGIME_FROM:
+        return 0.2 * taper, 0.3 * taper, 0.35 * taper
+    return 0.15 * taper, 0.2, 0.25
+
+
+def _default_rounds(est, defaults):
+    if est.n_iter is not None:
+        return int(est.n_iter)
+    if est.max_evaluations is None:
+        return 50
+    rounds = defaults["rounds_per_sqrt_call"] * math.sqrt(est.max_evaluations)
+    return int(min(50, max(1, round(rounds))))
+
+
+def _calls(est, shares, rounds, n_channels):
+    """``(vegas_iter, vegas_per_iter, rounds, per_round, final)`` within the budget."""
+    N = est.max_evaluations
+    if est.n_samples_per_iter is not None:
+        per = int(est.n_samples_per_iter)
+    elif N is None:
+        per = 1000
+    else:
+        per = max(64, int(shares[1] * N) // rounds)
+    per_uncapped = per
+    if est.vegas_samples_per_iter is not None:
+        v_per = int(est.vegas_samples_per_iter)
+    elif N is None:
+        v_per = 2000
+    else:
+        v_per = int(shares[0] * N) // est.vegas_iter
+    v_per = max(v_per, 2 * n_channels) if est.vegas_init else 0
+    v_iter = est.vegas_iter if est.vegas_init else 0
+    if N is None:
+        return v_iter, v_per, rounds, per, est.n_integration_samples, per_uncapped
+    if v_iter:
+        v_cap = max(int(shares[0] * N), 0)
+        if v_iter * v_per > v_cap:
+            v_per = max(2 * n_channels, v_cap // v_iter)
+            if v_iter * v_per > v_cap:
+                v_iter, v_per = 0, 0
+    t_cap = int(shares[2] * N)
+    if rounds * per > t_cap:
+        per = max(64, t_cap // rounds)
+        rounds = t_cap // per
+    final = N - v_iter * v_per - rounds * per
+    if final < 4:
+        raise ValueError(
+            f"max_evaluations={N} is too small for this plan; give at least "
+            f"{v_iter * v_per + rounds * per + 4} or fewer/smaller rounds."
+        )
+    return v_iter, v_per, rounds, per, final, per_uncapped
+
+
+def _batch_size(est, online, reuse, per):
+    """``batch_size``, else a third of a round's training points in [256, 1024]."""
+    if est.batch_size is not None:
+        return int(est.batch_size)
+    if not online:
+        return 1024
+    return int(min(1024, max(256, math.ceil((1.0 + reuse) * per / 3))))
+
+
+def make_plan(est, n_dims, n_channels):
+    """The :class:`Plan` of a fit of ``est`` in ``n_dims`` with ``n_channels``.
+
+    Parameters
+    ----------
+    est : NeuralImportanceIntegrator
+        The estimator; only its parameters are read.
+    n_dims : int
+        Dimension.
+    n_channels : int
+        Number of channels.
+
+    Returns
+    -------
+    plan : Plan
+        Without an integrand (a fit to an evaluated buffer) no calls are
+        planned and ``rounds`` counts the epochs over the buffer.
+
+    Raises
+    ------
+    ValueError
+        When ``max_evaluations`` cannot hold the planned stages.
+    """
+    d, C = int(n_dims), int(n_channels)
+    regime = "high" if d >= HIGH_REGIME_FROM else "low"
+    defaults = REGIME_DEFAULTS[regime]
+
+    def setting(name):
+        value = getattr(est, name)
+        return defaults[name] if value is None else value
+
+    rounds = _default_rounds(est, defaults)
+    online = est.integrand is not None
+    if online:
+        v_iter, v_per, rounds, per, final, per0 = _calls(
+            est, _shares(d, est.max_evaluations), rounds, C
+        )
+    else:
+        v_iter, v_per, per, final, per0 = 0, 0, 0, 0, 0
+    reuse = setting("buffer_reuse")
+    loss = est.loss
+    if loss == "auto":
+        loss = "kl" if regime == "high" else "variance"
+    switch = est.loss == "auto" and loss == "kl"
+    v_bins = est.vegas_bins or (128 if d <= 2 else 64)
+    g_bins = min(est.grid_bins or (v_bins if d <= 4 else 32), v_bins)
+    if est.n_transforms is not None:
+        blocks = int(est.n_transforms)
+    else:
+        blocks = max(2, math.ceil(math.log2(d)) - (C > 1))
+    identical = isinstance(est.channels, numbers.Integral) and est.channels > 1
+    return Plan(
+        n_dims=d,
+        n_channels=C,
+        regime=regime,
+        max_evaluations=est.max_evaluations,
+        vegas_iter=v_iter,
+        vegas_calls_per_iter=v_per,
+        vegas_bins=v_bins,
+        grid_bins=g_bins,
+        vegas_integrator=d > 4,
+        rounds=rounds,
+        calls_per_round=per,
+        epochs_per_round=int(est.max_epochs),
+        buffer_size=int(est.buffer_size or 10 * per0),
+        buffer_reuse=float(reuse),
+        batch_size=_batch_size(est, online, reuse, per),
+        lr=float(setting("lr")),
+        loss=loss,
+        variance_from=math.ceil(0.75 * rounds) if switch else rounds,
+        final_calls=int(final),
+        n_transforms=blocks,
+        flow_bins=int(est.flow_bins),
+        hidden_layer_sizes=check_hidden_layer_sizes(setting("hidden_layer_sizes")),
+        activation=setting("activation"),
+        own_samples=C > 1 and not identical,
+        map_prior=isinstance(est.channels, list) and C > 1,
+        flow_prior=identical,
+        cw_init_std=0.5 if identical and est.prior_weights is None else 0.0,
+    )
