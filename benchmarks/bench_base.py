@@ -1,4 +1,5 @@
-"""Training-loop overhead of the shared skorch machinery, and the dtype policy.
+"""Training-loop overhead of the shared skorch machinery, the dtype policy, and
+whole fits with each speed kernel against the library it replaces.
 
 One epoch over 200k rows x 4 features, MLP(64, 64), batch 1024, Adam, MSE, timed as:
 
@@ -10,6 +11,11 @@ One epoch over 200k rows x 4 features, MLP(64, 64), batch 1024, Adam, MSE, timed
 plus the cost of float64 against float32 training (the reason for the dtype policy:
 train in float32, infer in float64 on the CPU). Goal: base ≤ 1.3x plain torch.
 
+Speed kernels: a hand-written replacement of what torch or skorch provide stays
+only with a whole-fit gain of at least 1.3x. For each kernel the estimators it
+affects are fitted with the kernel and with the library replacement, alternating
+(best of ``--repeats`` after a warm-up fit of each, 1 torch thread).
+
 Run ``python benchmarks/bench_base.py``.
 """
 
@@ -17,12 +23,26 @@ from __future__ import annotations
 
 import argparse
 import time
+from contextlib import contextmanager
 
 import torch
 from _common import rst_table, setup_threads, write_page
 from skorch import NeuralNet
+from skorch.dataset import Dataset
 
-from skhep_ml.base import ArrayDataset, BatchLoader
+from skhep_ml import (
+    ALICERatioEstimator,
+    BayesianRegressor,
+    FlowDensity,
+    NeuralImportanceIntegrator,
+)
+from skhep_ml.base import ArrayDataset, BatchLoader, TorchEstimatorMixin
+from skhep_ml.datasets import (
+    Camel,
+    make_alice_toy,
+    make_heteroscedastic,
+    make_two_moons,
+)
 from skhep_ml.nn import MLP
 
 N, D, BATCH = 200_000, 4, 1024
@@ -79,12 +99,7 @@ def skorch_net(X, y, epochs, dtype, fast):
     return (time.perf_counter() - t) / epochs
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=3)
-    args = parser.parse_args()
-    setup_threads(args.threads)
+def loop_overhead(args):
     rows = []
     for dtype in (torch.float32, torch.float64):
         X, y = make_data(dtype)
@@ -109,17 +124,266 @@ def main():
     f32 = {r["loop"]: r["s_per_epoch"] for r in rows if r["dtype"] == "float32"}
     for r in rows:
         r["x_float32"] = r["s_per_epoch"] / f32[r["loop"]]
-    table = rst_table(
+    return rst_table(
         rows, ["loop", "dtype", "s_per_epoch", "x_plain", "x_float32"], ".3g"
     )
+
+
+# -- whole fits ------------------------------------------------------------
+_ALICE_TOY = make_alice_toy(10_000, random_state=0)
+_MOONS = make_two_moons(10_000, random_state=0)
+_HETERO = make_heteroscedastic(2000, random_state=0)
+
+
+def fit_ratio(loss="alices", activation="tanh"):
+    X, y, r, t = _ALICE_TOY
+    est = ALICERatioEstimator(
+        loss=loss, activation=activation, max_epochs=10, random_state=0
+    )
+    return est.fit(X, y, joint_ratio=r, joint_score=t)
+
+
+def fit_integrator():
+    est = NeuralImportanceIntegrator(
+        integrand=Camel(4),
+        integrand_backend="torch",
+        max_evaluations=100_000,
+        random_state=0,
+    )
+    return est.fit()
+
+
+def fit_density():
+    return FlowDensity(max_epochs=2, random_state=0).fit(_MOONS)
+
+
+def fit_regressor():
+    X, y = _HETERO[:2]
+    return BayesianRegressor(max_epochs=10, random_state=0).fit(X, y)
+
+
+PROBLEMS = {
+    "ALICES fit (tanh)": fit_ratio,
+    "ALICES fit (silu)": lambda: fit_ratio(activation="silu"),
+    "ALICE fit": lambda: fit_ratio(loss="alice"),
+    "integrator fit": fit_integrator,
+    "FlowDensity fit": fit_density,
+    "BayesianRegressor fit": fit_regressor,
+}
+
+
+@contextmanager
+def net_arguments(**overrides):
+    """Every estimator's skorch net built with ``overrides`` (e.g. the optimizer)."""
+    original = TorchEstimatorMixin._build_net
+
+    def build(self, *args, **kwargs):
+        return original(self, *args, **{**kwargs, **overrides})
+
+    TorchEstimatorMixin._build_net = build
+    try:
+        yield
+    finally:
+        TorchEstimatorMixin._build_net = original
+
+
+def skorch_dataset():
+    """skorch's per-row dataset and torch's DataLoader instead of BatchLoader."""
+    return net_arguments(
+        dataset=Dataset,
+        iterator_train=torch.utils.data.DataLoader,
+        iterator_valid=torch.utils.data.DataLoader,
+    )
+
+
+@contextmanager
+def patched(*patches):
+    """Set ``(obj, name, value)`` attributes (``value=None``: delete) for a block."""
+    missing = object()
+    saved = [(obj, name, obj.__dict__.get(name, missing)) for obj, name, _ in patches]
+    for obj, name, value in patches:
+        if value is None:
+            delattr(obj, name)
+        else:
+            setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        for obj, name, value in saved:
+            if value is missing:
+                if name in obj.__dict__:
+                    delattr(obj, name)
+            else:
+                setattr(obj, name, value)
+
+
+def torch_adam():
+    """torch's Adam (fused on the CPU) instead of FlatAdam."""
+    return net_arguments(optimizer=torch.optim.Adam, optimizer__fused=True)
+
+
+def skorch_net_methods():
+    """skorch's NeuralNet methods instead of TorchNet's overrides."""
+    from skhep_ml.base import TorchNet
+
+    names = ("notify", "_set_training", "initialize_history", "get_default_callbacks")
+    return patched(*((TorchNet, name, None) for name in names))
+
+
+def autograd_alices():
+    """skorch's train step, the module's plain forward and autograd's double
+    backward for ∇_θ log r̂, the composed loss (no fused node, no tangents)."""
+    from skorch.dataset import unpack_data
+    from skorch.utils import to_tensor
+
+    from skhep_ml.ratio import estimator as ratio
+    from skhep_ml.ratio.loss import RatioCrossEntropy, joint_score_mse
+    from skhep_ml.nn.functional import weighted_mean
+
+    def train_step_single(self, batch, **fit_params):
+        Xi, yi = unpack_data(batch)
+        Xi = to_tensor(Xi, device=self.device)
+        if self.criterion_.alpha > 0:
+            Xi = Xi.detach().requires_grad_(True)
+        return NeuralNet.train_step_single(self, (Xi, yi), **fit_params)
+
+    def forward(self, log_r_hat, packed, score_hat=None):
+        w = packed[:, 2] if self.weighted else None
+        loss = weighted_mean(
+            torch.nn.functional.binary_cross_entropy_with_logits(
+                log_r_hat, packed[:, 1], reduction="none"
+            ),
+            w,
+        )
+        if score_hat is not None and self.alpha > 0:
+            loss = loss + self.alpha * joint_score_mse(
+                score_hat, packed[:, 3:], packed[:, 0], w, huber_delta=self.huber_delta
+            )
+        return loss
+
+    return patched(
+        (ratio._RatioNet, "train_step_single", train_step_single),
+        (ratio._RatioMLP, "forward", MLP.forward),
+        (RatioCrossEntropy, "forward", forward),
+    )
+
+
+def torch_softmax():
+    """torch.softmax in the splines instead of exp-and-divide below 16 bins."""
+    from skhep_ml.nn.flows import splines
+
+    return patched(
+        (splines, "_softmax", lambda logits: torch.softmax(logits, dim=-1))
+    )
+
+
+#: kernel -> (what replaces it, the fits it affects, the library's context)
+KERNELS = {
+    "FlatAdam": (
+        "torch Adam(fused=True)",
+        ("ALICES fit (tanh)", "integrator fit", "FlowDensity fit", "BayesianRegressor fit"),
+        torch_adam,
+    ),
+    "TorchNet overrides": (
+        "skorch NeuralNet",
+        ("ALICES fit (tanh)", "integrator fit", "FlowDensity fit", "BayesianRegressor fit"),
+        skorch_net_methods,
+    ),
+    "ratio step (fused nodes, tangents, direct step)": (
+        "skorch step + autograd double backward",
+        ("ALICES fit (tanh)", "ALICES fit (silu)", "ALICE fit"),
+        autograd_alices,
+    ),
+    "spline exp-and-divide softmax": (
+        "torch.softmax",
+        ("integrator fit", "FlowDensity fit"),
+        torch_softmax,
+    ),
+    "ArrayDataset + BatchLoader": (
+        "skorch Dataset + DataLoader",
+        ("ALICE fit", "BayesianRegressor fit"),
+        skorch_dataset,
+    ),
+}
+
+
+def best_of(fn, context, repeats):
+    times = []
+    for _ in range(repeats):
+        with context():
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def kernel_rows(repeats):
+    rows = []
+    for kernel, (library, problems, context) in KERNELS.items():
+        for problem in problems:
+            fn = PROBLEMS[problem]
+            ours, theirs = [], []
+            for rep in range(repeats + 1):  # the first pair warms up
+                a = best_of(fn, _nothing, 1)
+                b = best_of(fn, context, 1)
+                if rep:
+                    ours.append(a)
+                    theirs.append(b)
+            rows.append(
+                {
+                    "kernel": kernel,
+                    "library": library,
+                    "fit": problem,
+                    "kernel_s": min(ours),
+                    "library_s": min(theirs),
+                    "gain": min(theirs) / min(ours),
+                    "verdict": "kept" if min(theirs) / min(ours) >= 1.3 else "below 1.3x",
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+@contextmanager
+def _nothing():
+    yield
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--kernels-only", action="store_true", help="skip the loop-overhead table"
+    )
+    args = parser.parse_args()
+    tables = []
+    if not args.kernels_only:
+        setup_threads(args.threads)
+        table = loop_overhead(args)
+        print(table)
+        tables.append(("Training-loop overhead and dtype", table))
+    torch.set_num_threads(1)
+    rows = kernel_rows(args.repeats)
+    table = rst_table(
+        rows,
+        ["kernel", "library", "fit", "kernel_s", "library_s", "gain", "verdict"],
+        ".3g",
+    )
     print(table)
+    tables.append(("Speed kernels in whole fits", table))
     write_page(
         "base",
-        "Training-loop overhead and dtype",
+        "Training-loop overhead, dtype, and speed kernels",
         f"One epoch over {N:,} rows x {D} features, MLP(64, 64), batch {BATCH}, Adam, "
         f"{args.threads} CPU threads. ``x_plain``: seconds per epoch over the plain "
-        "torch loop of the same dtype; ``x_float32``: over the same loop in float32.",
-        [("Results", table)],
+        "torch loop of the same dtype; ``x_float32``: over the same loop in float32. "
+        "Speed kernels: wall seconds of a whole fit (best of "
+        f"{args.repeats} alternating repeats after a warm-up, 1 torch thread) with "
+        "the kernel and with the library it replaces; ``gain`` = library / kernel. "
+        "A kernel stays only with a gain of at least 1.3x.",
+        tables,
         "python benchmarks/bench_base.py",
     )
 
