@@ -13,10 +13,10 @@ for, e.g., ``skhep_ml.regression._BayesNet`` or ``skhep_ml.losses.WeightedNLL``.
   :class:`_MovedModuleFinder` as alias modules that look their names up in the
   new modules.
 
-Classes removed since (hand-written speed code that did not earn its place,
-issue 18) are answered by what replaced them, listed in :data:`REPLACED`; the
-old ``FlatAdam`` optimizer by :class:`FlatAdam` below, which loads into a
-:class:`torch.optim.Adam` with the same moments.
+Classes removed after release 0.1.0 (hand-written speed code that did not earn
+its place, issue 18) are answered by what replaced them, listed in
+:data:`REPLACED`; the old ``FlatAdam`` optimizer by :class:`FlatAdam` below,
+which loads into a :class:`torch.optim.Adam` with the same moments.
 
 Nothing else imports these paths: new code uses the new modules.
 """

@@ -8,7 +8,7 @@ from sklearn.utils import Bunch, check_array
 
 from ..base import check_finite
 
-__all__ = ["grid_rows", "likelihood_profile"]
+__all__ = ["likelihood_profile"]
 
 
 def likelihood_profile(
