@@ -261,7 +261,7 @@ class NeuralImportanceIntegrator(
 
     Attributes
     ----------
-    net_ : skorch.NeuralNet
+    net_ : skhep_ml.base.TorchNet
         The trained net; ``net_.module_`` holds the channels.
     n_features_in_ : int
         Dimension.
