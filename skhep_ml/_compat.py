@@ -13,6 +13,11 @@ for, e.g., ``skhep_ml.regression._BayesNet`` or ``skhep_ml.losses.WeightedNLL``.
   :class:`_MovedModuleFinder` as alias modules that look their names up in the
   new modules.
 
+Classes removed after release 0.1.0 (hand-written speed code that did not earn
+its place, issue 18) are answered by what replaced them, listed in
+:data:`REPLACED`; the old ``FlatAdam`` optimizer by :class:`FlatAdam` below,
+which loads into a :class:`torch.optim.Adam` with the same moments.
+
 Nothing else imports these paths: new code uses the new modules.
 """
 
@@ -24,11 +29,18 @@ import importlib.machinery
 import sys
 import types
 
+import torch
+
 #: old module -> the modules that hold its names now, searched in order
 MOVED = {
     "skhep_ml.regression": ("skhep_ml.regression.regressor",),
     "skhep_ml.density": ("skhep_ml.density.flow_density",),
-    "skhep_ml.ratio": ("skhep_ml.ratio.estimator",),
+    "skhep_ml.ratio": (
+        "skhep_ml.ratio.estimator",
+        "skhep_ml.ratio._net",
+        "skhep_ml.ratio._inputs",
+        "skhep_ml.ratio.profile",
+    ),
     "skhep_ml.scan": ("skhep_ml.scan.scanner",),
     "skhep_ml.integrate": ("skhep_ml.integrate.integrator",),
     "skhep_ml.losses": (
@@ -50,10 +62,25 @@ MOVED = {
     "skhep_ml._scan_proposal": ("skhep_ml.scan._proposal",),
     "skhep_ml._store": ("skhep_ml.scan._store",),
     "skhep_ml.nn.splines": ("skhep_ml.nn.flows.splines",),
+    "skhep_ml.base": (),
+    "skhep_ml.nn.optim": (),
+}
+
+#: (old module, removed name) -> "module:name" of what stands in for it
+REPLACED = {
+    ("skhep_ml.base", "TorchNet"): "skorch:NeuralNet",
+    ("skhep_ml.base", "_History"): "skorch.history:History",
+    ("skhep_ml.base", "_EpochMean"): "skorch.callbacks:PassthroughScoring",
+    ("skhep_ml.nn.optim", "FlatAdam"): "skhep_ml._compat:FlatAdam",
+    ("skhep_ml.ratio", "_RatioMLP"): "skhep_ml.nn.mlp:MLP",
 }
 
 
 def _lookup(old: str, name: str):
+    replacement = REPLACED.get((old, name))
+    if replacement is not None:
+        module, attribute = replacement.split(":")
+        return getattr(importlib.import_module(module), attribute)
     for new in MOVED[old]:
         module = importlib.import_module(new)
         if hasattr(module, name):
@@ -97,3 +124,35 @@ def install() -> None:
     """Put the finder on ``sys.meta_path`` once (done by ``import skhep_ml``)."""
     if not any(isinstance(f, _MovedModuleFinder) for f in sys.meta_path):
         sys.meta_path.append(_MovedModuleFinder())
+
+
+class FlatAdam(torch.optim.Adam):
+    """Stands in for release 0.1.0's ``skhep_ml.nn.optim.FlatAdam`` in its pickles.
+
+    ``FlatAdam`` was Adam with the parameters and moments of a group in one
+    flat buffer (the same numbers as :class:`torch.optim.Adam`); it gained
+    under 1.3x on whole fits and was removed. An old pickled ``FlatAdam``
+    loads as a plain :class:`torch.optim.Adam`: its flat moments are split
+    back into one tensor per parameter, so continued training
+    (``partial_fit``) goes on with the same moments and step count. A net
+    whose ``optimizer`` parameter is this class builds a torch Adam.
+    """
+
+    def __setstate__(self, state):
+        for group in state["param_groups"]:
+            params = group["params"]
+            flat = state["state"].pop(params[0], None) if params else None
+            if not flat:
+                continue
+            sizes = [p.numel() for p in params]
+            moments = {key: flat[key].split(sizes) for key in ("exp_avg", "exp_avg_sq")}
+            for i, p in enumerate(params):
+                state["state"][p] = {
+                    "step": flat["step"],
+                    **{
+                        key: parts[i].view_as(p).clone()
+                        for key, parts in moments.items()
+                    },
+                }
+        self.__class__ = torch.optim.Adam
+        torch.optim.Adam.__setstate__(self, state)

@@ -1,7 +1,8 @@
 """What every skorch-backed estimator of skhep_ml shares.
 
 The public estimators are plain scikit-learn estimators (``BaseEstimator`` plus a
-mixin). In ``fit`` each one builds a private :class:`skorch.NeuralNet` and keeps it
+mixin). In ``fit`` each one builds a :class:`skorch.NeuralNet` (or a private subclass
+where the loss needs more than the criterion) and keeps it
 as ``net_``; all torch state (module, optimizer, criterion) lives inside that net,
 which is what makes a fitted estimator pickle, and a GPU-trained one load on a CPU.
 
@@ -9,7 +10,8 @@ This package holds the pieces they have in common:
 
 * :class:`ArrayDataset` and :class:`BatchLoader`: a dataset indexed by whole
   batches of row indices. skorch's default per-row ``Dataset`` + collate is about
-  ten times slower than a plain torch loop for small tabular models.
+  ten times slower than a plain torch loop for small tabular models (a whole
+  ALICE fit 2.9x, ``benchmarks/bench_base.py``).
 * :func:`resolve_device`, :func:`torch_seed`: device handling and one
   ``random_state`` for initialisation, shuffling, validation split and sampling.
 * :class:`TorchEstimatorMixin`: scikit-learn vocabulary → skorch arguments,
@@ -27,9 +29,14 @@ integrator and scanner rounds) casts back to float32 first. On CUDA everything
 stays float32.
 """
 
+from .._compat import moved_attribute
 from .data import ArrayDataset, BatchLoader
-from .estimator import NET_PARAMETER_CONSTRAINTS, ConstantCosine, TorchEstimatorMixin
-from .net import TorchNet, _EpochMean, _History, _silent
+from .estimator import (
+    NET_PARAMETER_CONSTRAINTS,
+    ConstantCosine,
+    TorchEstimatorMixin,
+    _silent,
+)
 from .preprocessing import weighted_standardization
 from .seeding import MAX_SEED, derive_seed, resolve_device, torch_seed
 from .validation import (
@@ -54,7 +61,6 @@ __all__ = [
     "Interval",
     "StrOptions",
     "TorchEstimatorMixin",
-    "TorchNet",
     "check_finite",
     "check_hidden_layer_sizes",
     "check_is_fitted",
@@ -66,3 +72,6 @@ __all__ = [
     "validate_data",
     "weighted_standardization",
 ]
+
+#: the names of release 0.1.0's flat module that are gone, for its pickles
+__getattr__ = moved_attribute(__name__)

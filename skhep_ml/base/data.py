@@ -2,7 +2,10 @@
 
 skorch's default per-row ``Dataset`` + collate is about ten times slower than a
 plain torch loop for small tabular models; these two classes serve skorch's
-``dataset``/``iterator_train``/``iterator_valid`` one whole batch at a time.
+``dataset``/``iterator_train``/``iterator_valid`` one whole batch at a time. On
+whole fits they gain 2.9x (ALICE, 10k rows, batch 256) and 1.3x (a
+BayesianRegressor on 2k rows) over skorch's ``Dataset`` + torch's
+``DataLoader`` (``python benchmarks/bench_base.py --kernels-only``, 1 thread).
 """
 
 from __future__ import annotations

@@ -171,7 +171,7 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
 
     Attributes
     ----------
-    net_ : skhep_ml.base.TorchNet
+    net_ : skorch.NeuralNet
         The trained net; ``net_.module_.flow`` is the :class:`~skhep_ml.nn.Flow`.
     n_features_in_ : int
         Number of features.

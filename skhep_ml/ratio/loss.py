@@ -171,17 +171,17 @@ def joint_score_mse(
     """
     if clip is not None:
         joint_score = joint_score.clamp(-clip, clip)
-    _, sq = _score_residual_loss(score_hat - joint_score, huber_delta)
+    sq = _score_residual_loss(score_hat - joint_score, huber_delta)
     return weighted_mean(sq.mean(-1) * score_weight, weight)
 
 
 def _score_residual_loss(res, huber_delta):
-    """``(q, ρ(res))``: ``ρ = res²`` or Huber's, ``q = ρ'/2`` (clamped residual)."""
+    """``ρ(res)``: ``res²``, or Huber's with threshold ``huber_delta``."""
     if huber_delta is None:
-        return res, res.square()
+        return res.square()
     q = _clamp_huber(res, _huber_threshold(huber_delta))
     # q = a inside δ: a²; q = ±δ outside: 2δ|a| - δ²
-    return q, q * (2.0 * res - q)
+    return q * (2.0 * res - q)
 
 
 def _huber_threshold(huber_delta):
@@ -268,8 +268,7 @@ class RatioCrossEntropy(nn.Module):
         Huber threshold of the score term (see :func:`joint_score_mse`).
     weighted : bool, default=True
         Use the weight column. ``False`` (all weights equal) takes plain means
-        (:func:`weighted_mean` without weights): the same loss with fewer
-        tensor operations per step.
+        (:func:`weighted_mean` without weights).
     """
 
     def __init__(self, alpha: float = 0.0, huber_delta=None, weighted: bool = True):
@@ -278,97 +277,25 @@ class RatioCrossEntropy(nn.Module):
         self.huber_delta = huber_delta
         self.weighted = weighted
 
-    def value_and_grad(self, log_r_hat, score_hat, packed):
-        """The ALICES loss and its gradients in ``log r̂`` and ``score_hat``.
-
-        Closed forms (no autograd graph), for a network that back-propagates
-        them itself (:mod:`skhep_ml.nn.input_grad`).
-
-        Returns
-        -------
-        loss : scalar tensor
-        grad_log_r_hat : tensor of shape (n,)
-        grad_score_hat : tensor of shape (n, n_theta)
-        """
-        return _alices_value_and_grad(
-            log_r_hat, score_hat, packed, self.alpha, self.huber_delta, self.weighted
-        )
-
     def forward(
         self, log_r_hat: torch.Tensor, packed: torch.Tensor, score_hat=None
     ) -> torch.Tensor:
-        if score_hat is not None and self.alpha > 0:
-            return _AlicesObjective.apply(
-                log_r_hat,
-                score_hat,
-                packed,
-                self.alpha,
-                self.huber_delta,
-                self.weighted,
-            )
-        if not self.weighted:
-            return F.binary_cross_entropy_with_logits(log_r_hat, packed[:, 1])
-        return weighted_mean(
+        weight = packed[:, 2] if self.weighted else None
+        loss = weighted_mean(
             F.binary_cross_entropy_with_logits(
                 log_r_hat, packed[:, 1], reduction="none"
             ),
-            packed[:, 2],
+            weight,
         )
-
-
-def _alices_value_and_grad(
-    log_r_hat, score_hat, packed, alpha, huber_delta=None, weighted=True
-):
-    """ALICES loss of :class:`RatioCrossEntropy` and its gradients in ``f`` and ``ŝ``.
-
-    ``weighted_mean(bce(f, u) + alpha c mean_k ρ(ŝ - t), w)`` with ``u`` the
-    numerator-class label: :func:`ratio_cross_entropy` plus
-    :func:`joint_score_mse` (the same loss). Its gradients are closed forms,
-    ``∂/∂f = sigmoid(f) - u`` and ``∂ρ(a)/∂a = 2 clamp(a, -δ, δ)``.
-    """
-    score_weight, target = packed[:, 0], packed[:, 1]
-    q, rho = _score_residual_loss(score_hat - packed[:, 3:], huber_delta)
-    n, k = q.shape
-    row = torch.addcmul(
-        F.binary_cross_entropy_with_logits(log_r_hat, target, reduction="none"),
-        rho[:, 0] if k == 1 else rho.mean(-1),
-        score_weight,
-        value=alpha,
-    )
-    if weighted:
-        w = packed[:, 2]
-        row_weight = w / w.sum().clamp_min(1e-30)
-        loss = (row_weight * row).sum()
-        score_scale = score_weight * row_weight * (2.0 * alpha / k)
-    else:
-        row_weight = 1.0 / n
-        loss = row.mean()
-        score_scale = score_weight * (2.0 * alpha / (k * n))
-    grad_f = (torch.sigmoid(log_r_hat) - target).mul_(row_weight)
-    return loss, grad_f, q * score_scale.unsqueeze(-1)
-
-
-class _AlicesObjective(torch.autograd.Function):
-    """The ALICES loss of :class:`RatioCrossEntropy` as one autograd node.
-
-    Its backward scales the closed-form gradients of
-    :func:`_alices_value_and_grad`: one node instead of the ~25 small
-    operations of the composed functions and their backward, which dominate
-    a step of a small network.
-    """
-
-    @staticmethod
-    def forward(ctx, log_r_hat, score_hat, packed, alpha, huber_delta, weighted):
-        loss, grad_f, grad_score = _alices_value_and_grad(
-            log_r_hat, score_hat, packed, alpha, huber_delta, weighted
-        )
-        ctx.save_for_backward(grad_f, grad_score)
+        if score_hat is not None and self.alpha > 0:
+            loss = loss + self.alpha * joint_score_mse(
+                score_hat,
+                packed[:, 3:],
+                packed[:, 0],
+                weight,
+                huber_delta=self.huber_delta,
+            )
         return loss
-
-    @staticmethod
-    def backward(ctx, grad):
-        grad_f, grad_score = ctx.saved_tensors
-        return grad_f * grad, grad_score * grad, None, None, None, None
 
 
 def _clamp_huber(res, delta):

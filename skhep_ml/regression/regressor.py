@@ -7,12 +7,12 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
+from skorch import NeuralNet
 
 from ..base import (
     NET_PARAMETER_CONSTRAINTS,
     Interval,
     TorchEstimatorMixin,
-    TorchNet,
     check_hidden_layer_sizes,
     check_is_fitted,
     check_random_state,
@@ -27,7 +27,7 @@ from .loss import HeteroscedasticGaussianNLL
 __all__ = ["BayesianRegressor"]
 
 
-class _BayesNet(TorchNet):
+class _BayesNet(NeuralNet):
     """skorch net whose loss is the ELBO: weighted NLL + kl_weight * KL."""
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -110,7 +110,7 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
-    net_ : skhep_ml.base.TorchNet
+    net_ : skorch.NeuralNet
         The trained net; ``net_.module_`` is the :class:`~skhep_ml.nn.BayesianMLP`.
     n_features_in_ : int
         Number of input features.

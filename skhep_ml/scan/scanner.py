@@ -197,7 +197,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         Bounds used.
     estimator_ : estimator
         The fitted surrogate when ``estimator`` is given.
-    net_ : skhep_ml.base.TorchNet
+    net_ : skorch.NeuralNet
         The default MLP surrogate.
     classes_ : ndarray
         Class labels (classification mode).

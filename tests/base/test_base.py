@@ -91,124 +91,19 @@ def test_constant_cosine_drives_the_optimizer():
         est.fit(X, X[:, 0])
 
 
-def test_torch_net_switches_modes_only_when_needed():
-    from skhep_ml.base import TorchNet
-
-    net = TorchNet(
-        torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5)),
-        torch.nn.MSELoss,
-    )
-    net.initialize()
-    net._set_training(True)
-    assert all(m.training for m in net.module_.modules())
-    net._set_training(False)
-    assert not any(m.training for m in net.module_.modules())
-    assert not net.criterion_.training
-    net._set_training(True)
-    assert all(m.training for m in net.module_.modules()) and net.criterion_.training
-    # already in training mode: no walk over the submodules
-    calls = []
-    original = net.module_.train
-    net.module_.train = lambda mode=True: calls.append(mode) or original(mode)
-    net._set_training(True)
-    assert calls == []
-    net._set_training(False)
-    assert calls == [False]
-
-
-def test_torch_net_notifies_only_callbacks_that_define_the_hook():
-
-    from skorch.callbacks import Callback
-
-    from skhep_ml.base import ArrayDataset, BatchLoader, TorchNet
-
-    class BatchCounter(Callback):
-        def initialize(self):
-            self.batches = 0
-            return self
-
-        def on_batch_end(self, net, batch=None, training=None, **kwargs):
-            self.batches += training
-
-    class EpochCounter(Callback):
-        def initialize(self):
-            self.epochs = 0
-            return self
-
-        def on_epoch_end(self, net, **kwargs):
-            self.epochs += 1
-
-    def make(callbacks):
-        return TorchNet(
-            torch.nn.Linear(2, 1),
-            torch.nn.MSELoss,
-            max_epochs=3,
-            batch_size=10,
-            train_split=None,
-            iterator_train=BatchLoader,
-            iterator_valid=BatchLoader,
-            dataset=ArrayDataset,
-            callbacks=callbacks,
-            verbose=0,
-        )
-
-    X = torch.randn(35, 2)
-    y = torch.randn(35, 1)
-    net = make([("batches", BatchCounter()), ("epochs", EpochCounter())]).fit(X, y)
-    cbs = dict(net.callbacks_)
-    assert cbs["batches"].batches == 3 * 4 and cbs["epochs"].epochs == 3
-    # the batch hooks call only the callback that overrides one
-    active = net._hook_cache[2]["on_batch_end"]
-    assert active == [cbs["batches"]]
-    assert net._hook_cache[2]["on_epoch_end"] != active
-    # new callbacks (a new list) are seen; the cache is not pickled
-    net.set_params(callbacks=[("epochs", EpochCounter())]).fit(X, y)
-    assert dict(net.callbacks_)["epochs"].epochs == 3
-    assert "_hook_cache" in net.__dict__
-    assert "_hook_cache" not in net.__getstate__()
-    assert len(net.history) == 3
-
-
-def test_torch_net_history_equals_skorch():
-    # _History and _EpochMean record what skorch's History and
-    # PassthroughScoring record, value for value
+def test_estimators_train_with_torch_fused_adam():
     from skorch import NeuralNet
-    from skorch.dataset import ValidSplit
 
-    from skhep_ml.base import ArrayDataset, BatchLoader, TorchNet
+    from skhep_ml import ALICERatioEstimator
 
-    X = torch.randn(53, 2, generator=torch.Generator().manual_seed(0))
-    y = X.sum(1, keepdim=True) + 0.1
-    histories = []
-    for cls in (NeuralNet, TorchNet):
-        torch.manual_seed(0)
-        net = cls(
-            torch.nn.Linear(2, 1),
-            torch.nn.MSELoss,
-            max_epochs=4,
-            batch_size=10,
-            lr=0.05,
-            train_split=ValidSplit(4),
-            iterator_train=BatchLoader,
-            iterator_valid=BatchLoader,
-            dataset=ArrayDataset,
-            verbose=0,
-        ).fit(X, y)
-        histories.append(net.history)
-    ours, theirs = histories[1], histories[0]
-    assert type(ours).__name__ == "_History"
-    for key in ("train_loss", "valid_loss", "train_loss_best", "valid_loss_best"):
-        assert ours[:, key] == theirs[:, key]
-    assert (
-        ours[:, "batches", :, "train_batch_size"]
-        == theirs[:, "batches", :, "train_batch_size"]
-    )
-    assert ours[-1, "train_loss"] == pytest.approx(
-        np.average(
-            ours[-1, "batches", :, "train_loss"],
-            weights=ours[-1, "batches", :, "train_batch_size"],
-        )
-    )
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    y = (X[:, 0] > 0).astype(int)
+    est = ALICERatioEstimator(max_epochs=2, random_state=0).fit(X, y)
+    assert isinstance(est.net_, NeuralNet)
+    opt = est.net_.optimizer_
+    assert type(opt) is torch.optim.Adam and opt.defaults["fused"]
+    # one Adam state per weight tensor, stepped once per batch
+    assert len(opt.state) == len(list(est.net_.module_.parameters()))
 
 
 def test_weighted_standardization_equals_repeated_rows_and_keeps_constant_columns():
@@ -255,3 +150,53 @@ def test_inference_copy_is_cast_once_and_renewed_by_training(monkeypatch):
     # training changes the weights: the next sample uses the new ones
     est.fit(X + 3.0)
     assert np.abs(est.sample(50, random_state=1).mean(axis=0) - 3.0).max() < 0.5
+
+
+def test_removed_classes_of_release_0_1_0_resolve_to_their_replacements():
+    import skhep_ml.nn.optim as old_optim  # removed: an alias module
+    import skorch
+    from skorch.callbacks import PassthroughScoring
+    from skorch.history import History
+
+    import skhep_ml.base
+    import skhep_ml.ratio
+    from skhep_ml.nn import MLP
+
+    assert skhep_ml.base.TorchNet is skorch.NeuralNet
+    assert skhep_ml.base._History is History
+    assert skhep_ml.base._EpochMean is PassthroughScoring
+    assert skhep_ml.ratio._RatioMLP is MLP
+    # an old FlatAdam's flat moments load as a torch Adam's, per parameter
+    net = torch.nn.Linear(3, 2)
+    params = list(net.parameters())
+    flat = {
+        "step": 4,
+        "exp_avg": torch.arange(8.0),
+        "exp_avg_sq": torch.arange(8.0) + 10,
+    }
+    state = {
+        "defaults": {"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8},
+        "state": {params[0]: flat},
+        "param_groups": [
+            {
+                "params": params,
+                "lr": 0.1,
+                "betas": (0.9, 0.999),
+                "eps": 1e-8,
+                "weight_decay": 0.0,
+            }
+        ],
+    }
+    opt = old_optim.FlatAdam.__new__(old_optim.FlatAdam)
+    opt.__setstate__(state)
+    assert type(opt) is torch.optim.Adam
+    torch.testing.assert_close(
+        opt.state[params[0]]["exp_avg"], flat["exp_avg"][:6].view(2, 3)
+    )
+    torch.testing.assert_close(
+        opt.state[params[1]]["exp_avg_sq"], flat["exp_avg_sq"][6:]
+    )
+    assert float(opt.state[params[1]]["step"]) == 4
+    net(torch.ones(5, 3)).sum().backward()
+    opt.step()  # continues from the loaded moments
+    assert float(opt.state[params[0]]["step"]) == 5

@@ -137,39 +137,17 @@ def test_alices_score_term_uses_the_theta_gradient():
         dfd = (net.module_(Xp) - net.module_(Xs.detach())) / eps
     expected = alice_loss(f, f * 0, packed[:, 2]) + (dfd**2).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-4)
-    # the training step's forward-mode θ derivative gives the same loss
-    f_t, score_t = net.module_.forward_with_theta_grad(Xs.detach(), 1)
-    torch.testing.assert_close(f_t, f.detach())
-    assert net.criterion_(f_t, packed, score_t).item() == pytest.approx(
-        expected.item(), rel=1e-4
-    )
-
-
-@pytest.mark.parametrize(
-    "activation", ["tanh", "silu", "relu", "leaky_relu", "elu", "gelu"]
-)
-@pytest.mark.parametrize("hidden", [(16, 8), ()])
-def test_forward_mode_theta_gradient_matches_autograd(activation, hidden):
-    from skhep_ml.ratio.estimator import _RatioMLP
-
-    torch.manual_seed(0)
-    module = _RatioMLP(4, 1, hidden, activation, squeeze_output=True).double()
-    for p in module.parameters():
-        torch.nn.init.normal_(p)
-    x = torch.randn(9, 4, dtype=torch.float64, requires_grad=True)
-    f = module(x)
-    (grad,) = torch.autograd.grad(f.sum(), x)
-    f2, score = module.forward_with_theta_grad(x.detach(), 2)
-    torch.testing.assert_close(f2, f.detach())
-    torch.testing.assert_close(score, grad[:, 2:], rtol=1e-10, atol=1e-12)
-    # the module's forward is the Sequential's, to the bit
-    torch.testing.assert_close(f, module.net(x)[:, 0], rtol=0, atol=0)
-    # a tanh network takes the fused node; the generic pass gives the same
-    assert module._fused == (activation == "tanh" and hidden != ())
-    module._fused = False
-    f3, score3 = module.forward_with_theta_grad(x.detach(), 2)
-    torch.testing.assert_close(f3, f.detach())
-    torch.testing.assert_close(score3, grad[:, 2:], rtol=1e-10, atol=1e-12)
+    # the training step marks the batch and gives the same loss, and its
+    # weight gradients are those of that loss (double backward)
+    net.optimizer_.zero_grad()
+    step = net.train_step_single((Xs.detach(), packed))
+    assert step["loss"].item() == pytest.approx(expected.item(), rel=1e-4)
+    grads = [p.grad.clone() for p in net.module_.parameters()]
+    net.optimizer_.zero_grad()
+    Xg = Xs.detach().requires_grad_(True)
+    net.get_loss(net.module_(Xg), packed, X=Xg, training=True).backward()
+    for got, p in zip(grads, net.module_.parameters()):
+        torch.testing.assert_close(got, p.grad)
 
 
 # --------------------------------------------------------- learning the ratio
@@ -577,9 +555,9 @@ def test_huber_score_term_with_a_threshold_per_theta_component():
 @pytest.mark.parametrize("weighted", [True, False])
 @pytest.mark.parametrize("huber_delta", [None, 0.7, [0.5, 2.0]])
 def test_criterion_gradients_equal_those_of_the_composed_losses(weighted, huber_delta):
-    # RatioCrossEntropy's ALICES path has a hand-written backward: its value
-    # and gradients must be those of ratio_cross_entropy + joint_score_mse
-    # (the packed target holds the numerator-class label 1 - label)
+    # RatioCrossEntropy's ALICES loss: its value and gradients are those of
+    # ratio_cross_entropy + joint_score_mse (the packed target holds the
+    # numerator-class label 1 - label)
     gen = torch.Generator().manual_seed(3)
     n, k = 40, 2
     packed = torch.column_stack(
@@ -605,46 +583,5 @@ def test_criterion_gradients_equal_those_of_the_composed_losses(weighted, huber_
     assert loss.item() == pytest.approx(ref.item(), rel=1e-13)
     for got, want in zip(grads, ref_grads):
         torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-15)
-    # and the float64 finite-difference check of the hand-written backward
+    # and the float64 finite-difference check of its gradients
     assert torch.autograd.gradcheck(lambda a, b: crit(a, packed, b), (f, s))
-
-
-@pytest.mark.parametrize("weighted", [True, False])
-@pytest.mark.parametrize("huber_delta", [None, [0.5, 2.0]])
-def test_fused_network_and_loss_equal_the_separate_nodes(weighted, huber_delta):
-    # the training step's single node (network + ALICES loss) gives the loss
-    # and weight gradients of the network node followed by the criterion
-    from skhep_ml.ratio.estimator import _RatioMLP
-
-    torch.manual_seed(0)
-    module = _RatioMLP(4, 1, (8, 6), "tanh", squeeze_output=True).double()
-    gen = torch.Generator().manual_seed(1)
-    n = 30
-    x = torch.randn(n, 4, generator=gen, dtype=torch.float64)
-    packed = torch.column_stack(
-        [
-            torch.rand(n, generator=gen),
-            torch.rand(n, generator=gen),
-            torch.rand(n, generator=gen) + 0.5,
-            torch.randn(n, 2, generator=gen),
-        ]
-    ).double()
-    crit = RatioCrossEntropy(alpha=0.4, huber_delta=huber_delta, weighted=weighted)
-    f, score = module.forward_with_theta_grad(x, 2)
-    crit(f, packed, score).backward()
-    separate = [p.grad.clone() for p in module.parameters()]
-    module.zero_grad()
-    from functools import partial
-
-    loss, f2 = module.loss_with_theta_grad(
-        x, 2, partial(crit.value_and_grad, packed=packed)
-    )
-    assert not f2.requires_grad
-    torch.testing.assert_close(f2, f.detach())
-    assert loss.item() == pytest.approx(crit(f, packed, score).item(), rel=1e-13)
-    loss.backward()
-    for a, p in zip(separate, module.parameters()):
-        torch.testing.assert_close(p.grad, a, rtol=1e-12, atol=1e-14)
-    # not a tanh network: no fused node
-    other = _RatioMLP(4, 1, (8,), "silu", squeeze_output=True).double()
-    assert other.loss_with_theta_grad(x, 2, crit.value_and_grad) is None

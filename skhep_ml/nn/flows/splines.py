@@ -34,20 +34,6 @@ MIN_DERIVATIVE = 1e-3
 _DERIV_SHIFT = math.log(math.expm1(1.0 - MIN_DERIVATIVE))
 
 
-#: torch's CPU softmax takes a scalar path (~10 ns per element) below 16 bins in
-#: float32 and up to 16 bins in float64; the exp-and-divide of ``_softmax`` is
-#: then 2x-4x faster, forward and backward (measured on (2000, 2, K) tensors)
-_SCALAR_SOFTMAX_BINS = {torch.float32: 15, torch.float64: 16}
-
-
-def _softmax(logits: torch.Tensor) -> torch.Tensor:
-    """Softmax over the last dimension (the same values as ``torch.softmax``)."""
-    if logits.is_cuda or logits.shape[-1] > _SCALAR_SOFTMAX_BINS.get(logits.dtype, 0):
-        return torch.softmax(logits, dim=-1)
-    e = torch.exp(logits - logits.detach().amax(dim=-1, keepdim=True))
-    return e / e.sum(dim=-1, keepdim=True)
-
-
 def _knots(unnormalized: torch.Tensor, low: float, high: float, min_size: float):
     """Knot positions: ``(inner (..., K - 1), all (..., K + 1))`` from logits."""
     n_bins = unnormalized.shape[-1]
@@ -56,7 +42,7 @@ def _knots(unnormalized: torch.Tensor, low: float, high: float, min_size: float)
     offset = low + width * min_size * torch.arange(
         1, n_bins, dtype=unnormalized.dtype, device=unnormalized.device
     )
-    cum = torch.cumsum(_softmax(unnormalized)[..., :-1], dim=-1)
+    cum = torch.cumsum(torch.softmax(unnormalized, dim=-1)[..., :-1], dim=-1)
     inner = torch.add(offset, cum, alpha=width * (1.0 - min_size * n_bins))
     edge = inner[..., :1]
     # exact end points whatever the round-off of the cumulative sum
