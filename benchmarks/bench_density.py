@@ -59,7 +59,7 @@ from skhep_ml.datasets import (
     physics_events_log_density,
     two_moons_log_density,
 )
-from skhep_ml.density.flow_density import _fit_gmm
+from skhep_ml.density._mixture import fit_gmm
 
 THREADS = 1
 #: CPU time of this process: on one thread the time the work takes on an idle
@@ -305,7 +305,7 @@ def choose_mixture(X, w, seed=0):
     """Size and covariance type of the latent by 3-fold CV of the initial mixture.
 
     The held-out score is the weighted mean log-likelihood of
-    ``skhep_ml.density.flow_density._fit_gmm`` (sklearn's GaussianMixture;
+    ``skhep_ml.density._mixture.fit_gmm`` (sklearn's GaussianMixture;
     weighted EM for weighted events), the initialisation FlowDensity uses for
     ``base="gmm"``; the grid is the GaussianMixture row's. Training data only,
     standardised as FlowDensity does. Returns ``(n_components, covariance_type)``.
@@ -318,7 +318,7 @@ def choose_mixture(X, w, seed=0):
         for ctype in CV_COVARIANCE:
             folds = []
             for train, test in KFold(3).split(S):
-                gmm = _fit_gmm(S[train], ws[train], k, seed, covariance_type=ctype)
+                gmm = fit_gmm(S[train], ws[train], k, seed, covariance_type=ctype)
                 folds.append(np.average(gmm.score_samples(S[test]), weights=ws[test]))
             scores[k, ctype] = np.mean(folds)
     return max(scores, key=scores.get)

@@ -9,7 +9,6 @@ import numbers
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNet
 from skorch.callbacks import (
     EarlyStopping,
@@ -20,7 +19,7 @@ from skorch.dataset import ValidSplit
 
 from .data import ArrayDataset, BatchLoader
 from .seeding import resolve_device, torch_seed
-from .validation import check_hidden_layer_sizes
+from .validation import Interval, StrOptions, check_hidden_layer_sizes
 
 
 def _silent(*args, **kwargs):

@@ -26,7 +26,6 @@ from ..base import (
 from ..nn.flows import Flow, GaussianMixtureBase
 from ._averaging import _WeightAveraging
 from ._box import check_bounds, check_inside, from_real, outside, to_real
-from ._mixture import fit_gmm as _fit_gmm  # noqa: F401 - benchmarks import it here
 from ._mixture import initial_mixture
 from .loss import WeightedNLL
 

@@ -224,7 +224,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         once from the dimension, the budget, the channels and the parameters
         (the rules and their measurements: :class:`~skhep_ml.integrate.plan.Plan`);
         printed by ``verbose=1``.
-    net_ : skhep_ml.base.TorchNet
+    net_ : skorch.NeuralNet
         The trained net; ``net_.module_`` holds the channels.
     n_features_in_ : int
         Dimension.
