@@ -102,7 +102,7 @@ def moved_attribute(old: str):
 class _AliasLoader(importlib.abc.Loader):
     def create_module(self, spec):
         module = types.ModuleType(spec.name)
-        module.__getattr__ = moved_attribute(spec.name)  # type: ignore[method-assign]
+        vars(module)["__getattr__"] = moved_attribute(spec.name)  # PEP 562 hook
         return module
 
     def exec_module(self, module):

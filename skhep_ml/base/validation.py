@@ -74,7 +74,7 @@ def check_hidden_layer_sizes(hidden_layer_sizes) -> tuple[int, ...]:
     if isinstance(hidden_layer_sizes, numbers.Integral):
         hidden_layer_sizes = (hidden_layer_sizes,)
     sizes = tuple(hidden_layer_sizes)
-    if not all(isinstance(s, numbers.Integral) and s > 0 for s in sizes):
+    if not all(isinstance(s, numbers.Integral) and int(s) > 0 for s in sizes):
         raise ValueError(
             f"hidden_layer_sizes must be positive integers, got {hidden_layer_sizes!r}."
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -26,6 +27,14 @@ __all__ = ["VariationalLinear", "BayesianMLP"]
 
 def _inverse_softplus(x: float) -> float:
     return x + math.log(-math.expm1(-x))
+
+
+def _gaussian_kl(
+    mu: torch.Tensor, sigma: torch.Tensor, prior_std: float
+) -> torch.Tensor:
+    """KL(N(mu, sigma^2) || N(0, prior_std^2)), summed over all entries."""
+    ratio = sigma / prior_std
+    return 0.5 * (ratio**2 + (mu / prior_std) ** 2 - 1.0 - 2.0 * torch.log(ratio)).sum()
 
 
 class VariationalLinear(nn.Module):
@@ -101,20 +110,8 @@ class VariationalLinear(nn.Module):
 
     def kl(self) -> torch.Tensor:
         """KL(posterior || prior), summed over all weights and biases."""
-        total = 0.0
-        for mu, sigma in (
-            (self.weight_mu, self.weight_sigma),
-            (self.bias_mu, self.bias_sigma),
-        ):
-            ratio = sigma / self.prior_std
-            total = (
-                total
-                + 0.5
-                * (
-                    ratio**2 + (mu / self.prior_std) ** 2 - 1.0 - 2.0 * torch.log(ratio)
-                ).sum()
-            )
-        return total
+        weights = _gaussian_kl(self.weight_mu, self.weight_sigma, self.prior_std)
+        return weights + _gaussian_kl(self.bias_mu, self.bias_sigma, self.prior_std)
 
 
 class BayesianMLP(nn.Module):
@@ -177,10 +174,19 @@ class BayesianMLP(nn.Module):
         out : tensor of shape (K, n, n_out)
         """
         h = x.unsqueeze(0).expand(n_samples, *x.shape)
-        for layer in self.layers[:-1]:
+        *hidden, last = self._variational_layers()
+        for layer in hidden:
             h = self.activation(layer.forward_sampled(h, generator))
-        return self.layers[-1].forward_sampled(h, generator)
+        return last.forward_sampled(h, generator)
 
     def kl(self) -> torch.Tensor:
         """Total KL divergence of all layers (summed, not averaged)."""
-        return sum(layer.kl() for layer in self.layers)
+        first, *rest = self._variational_layers()
+        total = first.kl()
+        for layer in rest:
+            total = total + layer.kl()
+        return total
+
+    def _variational_layers(self) -> list[VariationalLinear]:
+        # ``nn.ModuleList`` yields plain ``nn.Module`` to a type checker.
+        return cast("list[VariationalLinear]", list(self.layers))

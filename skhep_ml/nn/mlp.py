@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -81,7 +82,8 @@ def make_mlp(
         nn.init.zeros_(last.bias)
     if glorot:
         for lin, act_ in zip(layers[0::2], layers[1::2]):
-            nn.init.xavier_uniform_(lin.weight, gain=activation_gain(act_))
+            weight = cast(nn.Linear, lin).weight
+            nn.init.xavier_uniform_(weight, gain=activation_gain(act_))
     layers.append(last)
     return nn.Sequential(*layers)
 

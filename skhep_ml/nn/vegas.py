@@ -65,9 +65,13 @@ class VegasMap(nn.Module):
     (0.05, 0.2)
     """
 
+    grid: torch.Tensor  # the registered buffer of bin nodes
+
     def __init__(self, grid=None, n_dims: int | None = None):
         super().__init__()
         if grid is None:
+            if n_dims is None:
+                raise ValueError("VegasMap needs a grid or n_dims.")
             grid = np.tile([0.0, 1.0], (int(n_dims), 1))
         grid = torch.as_tensor(np.asarray(grid, dtype=np.float64))
         if grid.ndim != 2 or grid.shape[1] < 2:

@@ -75,3 +75,5 @@ def test_identity_and_bad_grids():
     assert torch.all(logj == 0)
     with pytest.raises(ValueError, match="increasing"):
         VegasMap([[0.0, 0.5, 0.5, 1.0]])
+    with pytest.raises(ValueError, match="grid or n_dims"):
+        VegasMap()
