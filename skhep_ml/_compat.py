@@ -79,8 +79,8 @@ REPLACED = {
 def _lookup(old: str, name: str):
     replacement = REPLACED.get((old, name))
     if replacement is not None:
-        module, attribute = replacement.split(":")
-        return getattr(importlib.import_module(module), attribute)
+        module_name, attribute = replacement.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
     for new in MOVED[old]:
         module = importlib.import_module(new)
         if hasattr(module, name):

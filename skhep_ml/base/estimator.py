@@ -94,6 +94,15 @@ class TorchEstimatorMixin:
     #: rows per batch for inference (memory stays one batch, whatever n)
     inference_batch_size = 65536
 
+    # set by the host estimator's __init__ (parameters) and fit (net_)
+    early_stopping: bool
+    validation_fraction: float
+    lr: float
+    max_epochs: int
+    batch_size: int
+    verbose: int
+    net_: NeuralNet
+
     # -- fit helpers ---------------------------------------------------------
     def _init_fit(self):
         """Validate parameters; return ``(rng, device)`` for this fit."""

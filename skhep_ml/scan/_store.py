@@ -111,7 +111,7 @@ class EvaluationStore:
         known = self.known(keys) | self._keys_in("proposals", keys)
         start = self.next_seq()
         seq = np.full(len(X), -1, dtype=np.int64)
-        rows = []
+        rows: list[tuple[int, str, bytes, int, str]] = []
         for i, (k, x, o) in enumerate(zip(keys, X, origin)):
             if k in known:
                 continue
@@ -124,7 +124,7 @@ class EvaluationStore:
 
     def _keys_in(self, table, keys) -> set[str]:
         """The subset of ``keys`` in ``table`` (SQL parameters in chunks of 500)."""
-        found = set()
+        found: set[str] = set()
         keys = list(keys)
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]

@@ -40,6 +40,9 @@ class GaussianMixtureBase(nn.Module):
     True
     """
 
+    rows: torch.Tensor  # buffers: the strict upper triangle's indices
+    cols: torch.Tensor
+
     def __init__(self, n_features: int, n_components: int = 1):
         super().__init__()
         if n_features < 1 or n_components < 1:
@@ -95,12 +98,12 @@ class GaussianMixtureBase(nn.Module):
             log_w.append(torch.log(torch.as_tensor(g.weights_)) - math.log(len(gmms)))
             means.append(mean)
             chols.append(chol)
-        means, chol = torch.cat(means), torch.cat(chols)
-        k, d = means.shape
+        mean, chol = torch.cat(means), torch.cat(chols)
+        k, d = mean.shape
         base = cls(d, k).double()
         with torch.no_grad():
             base.logits.copy_(torch.cat(log_w))
-            base.means.copy_(means)
+            base.means.copy_(mean)
             base.log_diag.copy_(torch.log(torch.diagonal(chol, dim1=1, dim2=2)))
             base.off_diag.copy_(chol[:, base.rows, base.cols])
         return base

@@ -97,7 +97,7 @@ class _Coupling(nn.Module):
         n_in = self.n_cond + n_context
         n_out = self.n_trans * n_params
         if n_in > 0:
-            self.conditioner = make_mlp(
+            self.conditioner: nn.Sequential | None = make_mlp(
                 n_in, n_out, tuple(hidden_layer_sizes), activation, zero_last=True
             )
             self.params = None

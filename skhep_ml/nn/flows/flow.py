@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
 
+from .base_distribution import GaussianMixtureBase
 from .coupling import (
     DOMAINS,
     PERMUTATIONS,
@@ -15,6 +17,7 @@ from .coupling import (
     AffineCoupling,
     Rotation,
     RQSCoupling,
+    _Coupling,
     coupling_masks,
 )
 
@@ -88,7 +91,7 @@ class Flow(nn.Module):
         tail_bound: float = 5.0,
         n_context: int = 0,
         permutation: str = "alternate",
-        base: nn.Module | None = None,
+        base: GaussianMixtureBase | None = None,
     ):
         super().__init__()
         if n_features < 1:
@@ -120,6 +123,7 @@ class Flow(nn.Module):
         self.n_context = n_context
         self.domain = domain
         blocks: list[nn.Module] = []
+        block: nn.Module
         masks = coupling_masks(n_features, n_transforms, permutation)
         for i, (cond, trans) in enumerate(masks):
             if permutation == "rotation" and i > 0 and n_features > 1:
@@ -237,7 +241,7 @@ class Flow(nn.Module):
         """
         context = self._context(context, z.shape[0])
         total = z.new_zeros(z.shape[0])
-        for block in reversed(self.blocks):
+        for block in reversed(cast("list[_Coupling | Rotation]", list(self.blocks))):
             z, lad = block.inverse(z, context)
             total = total + lad
         return z, total
