@@ -5,7 +5,10 @@ from __future__ import annotations
 import importlib
 
 #: pip distribution of each importable module (where the names differ)
-_DISTRIBUTIONS = {"skhep_testdata": "scikit-hep-testdata"}
+_DISTRIBUTIONS = {
+    "skhep_testdata": "scikit-hep-testdata",
+    "matplotlib.pyplot": "matplotlib",
+}
 
 
 def require(module: str, *, extra: str = "hep", purpose: str = ""):
