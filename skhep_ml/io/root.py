@@ -383,6 +383,7 @@ def write_samples(
     *,
     random_state=None,
     chunk_size=DEFAULT_CHUNK_SIZE,
+    feature_names=None,
     metadata=None,
     tree="events",
     compression="zstd",
@@ -399,8 +400,7 @@ def write_samples(
     path : str or path
         The file, created (or replaced).
     estimator : FlowDensity or NeuralImportanceIntegrator
-        Fitted; branches are named by its ``feature_names_in_`` if it has them,
-        else ``x0, x1, ...``.
+        Fitted.
     n_samples : int
         Draws in all (``estimator.sample`` is called with at most ``chunk_size``
         at a time; hit-or-miss unweighting keeps a fraction of them).
@@ -408,6 +408,9 @@ def write_samples(
         One seed for the whole stream; an int is stored as metadata ``seed``.
     chunk_size : int, default=1_000_000
         Draws per call and per basket.
+    feature_names : list of str, default=None
+        Branch names; the estimator's ``feature_names_in_`` if it has them, else
+        ``x0, x1, ...``.
     metadata : dict, default=None
         More metadata, added to :func:`estimator_metadata`.
     tree, compression
@@ -430,7 +433,9 @@ def write_samples(
         raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
     seed = int(random_state) if isinstance(random_state, numbers.Integral) else None
     rng = check_random_state(random_state)
-    names = getattr(estimator, "feature_names_in_", None)
+    names = feature_names
+    if names is None:
+        names = getattr(estimator, "feature_names_in_", None)
 
     def draws():
         for start in range(0, int(n_samples), chunk_size):
