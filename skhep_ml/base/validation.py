@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
@@ -159,7 +160,7 @@ def _named_columns_to_array(X):
                 "(one value per event); select or reduce the jagged fields first "
                 f"(e.g. ak.firsts, ak.num): {exc}"
             ) from exc
-    elif isinstance(X, Mapping):
+    elif isinstance(X, Mapping) and not issparse(X):  # a DOK matrix is a dict
         names, columns = list(X), [np.asarray(X[name]) for name in X]
     else:
         return None, X

@@ -154,3 +154,12 @@ def test_non_numeric_field_is_a_clear_error():
     X = np.zeros(3, dtype=[("pt", float), ("label", "U3")])
     with pytest.raises(ValueError, match="'label' must be a 1-d numeric column"):
         validate_data(_Stub(), X)
+
+
+def test_sparse_dok_matrix_is_not_taken_for_named_columns():
+    from scipy import sparse
+
+    X = sparse.dok_array(np.eye(3))  # a dict subclass
+    est = _Stub()
+    out = validate_data(est, X, accept_sparse=True)
+    assert sparse.issparse(out) and not hasattr(est, "feature_names_in_")
