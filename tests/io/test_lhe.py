@@ -62,7 +62,9 @@ def test_lhe_round_trip_with_the_integrators_cross_section(
 def test_explicit_cross_section_and_clear_errors(tmp_path, events):
     path = tmp_path / "x.lhe"
     write_lhe(path, events[:3], drell_yan, cross_section=2.5, cross_section_error=0.1)
-    assert pylhe.LHEFile.fromfile(path).init.procInfo[0].xSection == 2.5
+    lhe = pylhe.LHEFile.fromfile(path)
+    assert lhe.init.procInfo[0].xSection == 2.5
+    assert len(list(lhe.events)) == 3  # (reading to the end closes the file)
     with pytest.raises(ValueError, match="cross section"):
         write_lhe(path, events, drell_yan)
     with pytest.raises(ValueError, match="missing fields"):
