@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import numbers
 import warnings
 from collections.abc import Mapping
@@ -84,8 +85,6 @@ def check_hidden_layer_sizes(hidden_layer_sizes) -> tuple[int, ...]:
     return tuple(int(s) for s in sizes)
 
 
-
-
 def validate_data(_estimator, /, X="no_validation", y="no_validation", **kwargs):
     """scikit-learn's ``validate_data``, also for named columns of event data.
 
@@ -138,10 +137,13 @@ def validate_data(_estimator, /, X="no_validation", y="no_validation", **kwargs)
 def _awkward_to_numpy(a):
     """An awkward array as numpy (regular arrays only); anything else as is."""
     if type(a).__module__.startswith("awkward") and hasattr(a, "layout"):
-        import awkward as ak
-
-        return ak.to_numpy(a)
+        return _awkward().to_numpy(a)
     return a
+
+
+def _awkward():
+    """awkward, already imported where an awkward array was given."""
+    return importlib.import_module("awkward")
 
 
 def _named_columns_to_array(X):
@@ -149,11 +151,9 @@ def _named_columns_to_array(X):
     if isinstance(X, np.ndarray) and X.dtype.names is not None:
         names, columns = X.dtype.names, [X[name] for name in X.dtype.names]
     elif type(X).__module__.startswith("awkward") and getattr(X, "fields", None):
-        import awkward as ak
-
         names, columns = X.fields, [X[name] for name in X.fields]
         try:
-            columns = [ak.to_numpy(c) for c in columns]
+            columns = [_awkward().to_numpy(c) for c in columns]
         except ValueError as exc:
             raise ValueError(
                 "every field of an awkward array must be a flat numeric column "
