@@ -23,6 +23,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skhep_ml import BayesianRegressor
 from skhep_ml.datasets import make_amplitude_like
+from skhep_ml.plotting import plot_histogram, plot_pulls, weighted_histogram
 
 X, y = make_amplitude_like(4000, random_state=0)
 X_test, y_test = make_amplitude_like(5000, random_state=1)
@@ -53,13 +54,16 @@ print(f"68% half-width of delta: {(hi - lo) / 2:.4f}")
 print(f"|delta| < 1%: {np.mean(np.abs(delta) < 0.01):.2%}")
 print(f"pulls: mean {pull.mean():.2f}, std {pull.std():.2f}")
 
+# %%
+# Left: the relative deviations with their Poisson errors. Right: the pulls
+# against the N(0, 1) that calibrated uncertainties follow.
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-ax1.hist(np.clip(delta, -0.1, 0.1), bins=80, histtype="step", color="C0")
+h_delta = weighted_histogram(
+    np.clip(delta, -0.1, 0.1), bins=80, range=(-0.1, 0.1), label=r"$\Delta$"
+)
+plot_histogram(h_delta, ax=ax1, color="C0")
 ax1.set(xlabel=r"$\Delta = (A_{NN} - A)/A$", ylabel="test points", yscale="log")
-grid = np.linspace(-5, 5, 200)
-ax2.hist(np.clip(pull, -5, 5), bins=60, density=True, histtype="step", label="pulls")
-ax2.plot(grid, np.exp(-0.5 * grid**2) / np.sqrt(2 * np.pi), "k--", label="N(0, 1)")
+plot_pulls(np.log(y_test), mean_log, sigma_tot, bins=50, ax=ax2)
 ax2.set(xlabel=r"$(\log A_{NN} - \log A)/\sigma_{tot}$", ylabel="density")
-ax2.legend()
 fig.tight_layout()
 plt.show()

@@ -21,6 +21,7 @@ import numpy as np
 
 from skhep_ml import ALICERatioEstimator
 from skhep_ml.datasets import alice_toy_log_ratio, make_alice_toy, sample_alice_toy
+from skhep_ml.plotting import plot_likelihood_profile
 from skhep_ml.ratio import likelihood_profile
 
 X, y, joint_ratio, joint_score = make_alice_toy(10_000, random_state=0)
@@ -90,13 +91,9 @@ ax0.set(
 )
 ax0.legend(fontsize=7, ncol=2)
 
-ax1.plot(grid, exact.q, "k", lw=2.5, alpha=0.4, label="exact")
+plot_likelihood_profile(exact, truth=theta_true, ax=ax1, label="exact", color="k")
 for loss, prof in profiles.items():
     ax1.plot(grid, prof.q, color=colors[loss], label=loss)
-for cl, t in exact.thresholds.items():
-    ax1.axhline(t, color="k", lw=0.8, ls="--")
-    ax1.text(-0.98, t + 0.1, f"{cl:.0%}", fontsize=8)
-ax1.axvline(theta_true, color="tab:red", lw=1, label="true θ")
 ax1.set(
     xlabel=r"$\theta$",
     ylabel=r"$-2\Delta\log L$",
@@ -105,3 +102,4 @@ ax1.set(
 )
 ax1.legend(fontsize=8)
 fig.tight_layout()
+plt.show()

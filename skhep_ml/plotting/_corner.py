@@ -1,23 +1,16 @@
-"""matplotlib figures (optional extra: ``pip install skhep_ml[plot]``).
-
-matplotlib is imported inside the functions, so ``import skhep_ml`` never needs it.
-"""
+"""Corner plots and the scan history (matplotlib only)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..io._optional import require
+
 __all__ = ["plot_corner", "plot_scan_history"]
 
 
 def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "plotting needs matplotlib: pip install 'skhep_ml[plot]'"
-        ) from exc
-    return plt
+    return require("matplotlib.pyplot", extra="plot", purpose="plotting")
 
 
 def plot_corner(
