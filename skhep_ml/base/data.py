@@ -94,5 +94,3 @@ class BatchLoader:
         X, y = self.dataset[order]
         for start in range(0, n, bs):
             yield X[start : start + bs], y[start : start + bs]
-
-

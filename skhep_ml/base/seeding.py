@@ -11,7 +11,6 @@ import torch
 MAX_SEED = np.iinfo(np.int32).max
 
 
-
 def resolve_device(device) -> str:
     """Return the torch device string to train on.
 
@@ -75,5 +74,3 @@ def torch_seed(seed: int, device: str = "cpu"):
     with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
-
-

@@ -388,5 +388,3 @@ DENSITY_TOYS = {
     "checkerboard": (make_checkerboard, checkerboard_log_density, 2),
     "physics_8d": (make_physics_events, physics_events_log_density, 8),
 }
-
-

@@ -301,5 +301,3 @@ def make_integrand(name):
             f"unknown integrand {name!r}; choose camel_d<d>, {', '.join(table)}."
         )
     return table[name]()
-
-

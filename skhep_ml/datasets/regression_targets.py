@@ -106,5 +106,3 @@ def make_heteroscedastic(n_samples=2000, *, random_state=None):
     sigma = heteroscedastic_sigma(x)
     y = np.sin(x) + 0.3 * x + sigma * rng.standard_normal(n_samples)
     return x[:, None], y, sigma
-
-

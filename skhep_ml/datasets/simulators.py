@@ -243,5 +243,3 @@ def alice_toy_log_ratio(X, *, n_theta=1, theta_ref=None, sigma=0.5):
         return np.log((1.0 + (t * m).sum(1)) ** 2 + s2 * t2) - np.log1p(t2)
 
     return log_p(th) - log_p(ref)
-
-

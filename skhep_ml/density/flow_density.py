@@ -217,8 +217,9 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
     >>> import numpy as np
     >>> from skhep_ml import FlowDensity
     >>> X = np.random.default_rng(0).normal(size=(500, 2))
-    >>> est = FlowDensity(n_transforms=2, hidden_layer_sizes=(16,), max_epochs=5,
-    ...                   random_state=0).fit(X)
+    >>> est = FlowDensity(
+    ...     n_transforms=2, hidden_layer_sizes=(16,), max_epochs=5, random_state=0
+    ... ).fit(X)
     >>> est.score_samples(X[:3]).shape
     (3,)
     >>> est.sample(4, random_state=0).shape

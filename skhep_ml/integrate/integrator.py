@@ -300,8 +300,12 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
     >>> from skhep_ml.datasets import Camel
     >>> f = Camel(2)
     >>> nis = NeuralImportanceIntegrator(
-    ...     integrand=f, max_evaluations=20000, n_iter=10, n_samples_per_iter=500,
-    ...     random_state=0).fit()
+    ...     integrand=f,
+    ...     max_evaluations=20000,
+    ...     n_iter=10,
+    ...     n_samples_per_iter=500,
+    ...     random_state=0,
+    ... ).fit()
     >>> value, error = nis.integrate(5000)
     >>> abs(value - f.integral) < 5 * error
     True

@@ -143,9 +143,12 @@ def write_lhe(
     ...     p, sin = sqrt_s / 2, np.sqrt(1 - cos**2)
     ...     beam = dict(status=-1, px=0, py=0, m=0, e=p)
     ...     out = dict(status=1, m=0, e=p, mother1=1, mother2=2)
-    ...     return [dict(id=2, pz=p, **beam), dict(id=-2, pz=-p, **beam),
-    ...             dict(id=11, px=p * sin, py=0, pz=p * cos, **out),
-    ...             dict(id=-11, px=-p * sin, py=0, pz=-p * cos, **out)]
+    ...     return [
+    ...         dict(id=2, pz=p, **beam),
+    ...         dict(id=-2, pz=-p, **beam),
+    ...         dict(id=11, px=p * sin, py=0, pz=p * cos, **out),
+    ...         dict(id=-11, px=-p * sin, py=0, pz=-p * cos, **out),
+    ...     ]
     >>> write_lhe("events.lhe", X, particles, integrator=nis)  # doctest: +SKIP
     """
     pylhe = _pylhe()

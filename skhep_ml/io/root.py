@@ -110,8 +110,9 @@ def read_root(files, branches, *, weight=None, tree=None, cut=None, library="np"
     Examples
     --------
     >>> from skhep_ml.io import read_root  # doctest: +SKIP
-    >>> X, w = read_root(["a.root", "b.root"], ["MET_px", "MET_py"],
-    ...                  weight="EventWeight")  # doctest: +SKIP
+    >>> X, w = read_root(
+    ...     ["a.root", "b.root"], ["MET_px", "MET_py"], weight="EventWeight"
+    ... )  # doctest: +SKIP
     """
     branches, expressions = _expressions(branches, weight, library)
     arrays = _uproot().concatenate(
@@ -155,8 +156,9 @@ def iterate_root(
 
     Examples
     --------
-    >>> for X, w in iterate_root(files, ["x0", "x1"], weight="weight",
-    ...                          step_size=100_000):  # doctest: +SKIP
+    >>> for X, w in iterate_root(
+    ...     files, ["x0", "x1"], weight="weight", step_size=100_000
+    ... ):  # doctest: +SKIP
     ...     density.partial_fit(X, sample_weight=w)
     """
     branches, expressions = _expressions(branches, weight, library)
@@ -425,8 +427,9 @@ def write_samples(
 
     Examples
     --------
-    >>> write_samples("nis.root", integrator, 10_000_000, random_state=0,
-    ...               unweighted=True)  # doctest: +SKIP
+    >>> write_samples(
+    ...     "nis.root", integrator, 10_000_000, random_state=0, unweighted=True
+    ... )  # doctest: +SKIP
     """
     chunk_size = _check_chunk_size(chunk_size)
     if not isinstance(n_samples, numbers.Integral) or n_samples < 1:

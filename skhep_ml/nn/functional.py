@@ -12,5 +12,3 @@ def weighted_mean(values: torch.Tensor, weight: torch.Tensor | None) -> torch.Te
     if weight is None:
         return values.mean()
     return (weight * values).sum() / weight.sum().clamp_min(1e-30)
-
-

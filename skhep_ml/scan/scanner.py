@@ -236,10 +236,18 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
     >>> from skhep_ml import ActiveScanner
     >>> def objective(X):
     ...     return np.sum(X**2, axis=1)
-    >>> scan = ActiveScanner(objective=objective, bounds=[[-1, 1], [-1, 1]],
-    ...                      target=(0.2, 0.4), n_initial=100, n_per_iteration=50,
-    ...                      n_candidates=1000, n_iterations=2, max_epochs=10,
-    ...                      epochs_per_iteration=2, random_state=0).fit()
+    >>> scan = ActiveScanner(
+    ...     objective=objective,
+    ...     bounds=[[-1, 1], [-1, 1]],
+    ...     target=(0.2, 0.4),
+    ...     n_initial=100,
+    ...     n_per_iteration=50,
+    ...     n_candidates=1000,
+    ...     n_iterations=2,
+    ...     max_epochs=10,
+    ...     epochs_per_iteration=2,
+    ...     random_state=0,
+    ... ).fit()
     >>> scan.points_.shape[1], len(scan.history_)
     (2, 3)
     """

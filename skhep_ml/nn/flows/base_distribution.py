@@ -153,5 +153,3 @@ class GaussianMixtureBase(nn.Module):
         return self.means.to(dtype)[comp] + torch.einsum(
             "nij,nj->ni", factor[comp], eps
         )
-
-

@@ -337,5 +337,3 @@ class Rotation(nn.Module):
     def inverse(self, y, context=None):
         """Rotate back; returns ``(y @ Q^T, 0)``."""
         return y @ self.matrix.to(y.dtype).T, y.new_zeros(y.shape[0])
-
-
