@@ -660,6 +660,9 @@ def make_density_family(seed, *, n_dims=None, dims=(2, 32), kinds=None):
       pilot sample);
     * a uniformly random column permutation.
 
+    If only kinds of two or more dimensions are allowed and one dimension is
+    left, a 1-d block of any kind fills it.
+
     Parameters
     ----------
     seed : int

@@ -6,7 +6,8 @@ import time
 import numpy as np
 import pytest
 from scipy import integrate
-from scipy.special import gammaln
+from scipy.special import gammaln, logsumexp
+from scipy.stats import multivariate_normal, multivariate_t
 
 from skhep_ml.datasets import (
     DENSITY_FAMILY_KINDS,
@@ -41,6 +42,39 @@ def _cauchy_proposal(sample):
     return draw, log_q
 
 
+def _component_proposal(block):
+    """Student-t (df 2) at each mixture component, widths x 1.5 (scipy's)."""
+    comps = [
+        multivariate_t(mu, 2.25 * chol @ chol.T, df=2.0)
+        for mu, chol in zip(block.means, block.scale_chol)
+    ]
+
+    def draw(n, rng):
+        which = rng.choice(len(comps), size=n, p=block.weights)
+        out = np.empty((n, block.n_features))
+        for j, comp in enumerate(comps):
+            rows = which == j
+            out[rows] = np.reshape(
+                comp.rvs(rows.sum(), random_state=rng), (-1, block.n_features)
+            )
+        return out
+
+    def log_q(X):
+        logs = [
+            np.log(w) + np.reshape(c.logpdf(X), -1)
+            for w, c in zip(block.weights, comps)
+        ]
+        return logsumexp(np.stack(logs, 1), axis=1)
+
+    return draw, log_q
+
+
+def _proposal(block, sample):
+    if block.kind in ("gaussian_mixture", "student_t"):
+        return _component_proposal(block)
+    return _cauchy_proposal(sample)
+
+
 def _test_functions(X, centre, spread):
     z = (X - centre) / spread
     return np.stack([np.tanh(z.sum(axis=1)), np.exp(-0.5 * (z**2).sum(axis=1))], 1)
@@ -55,7 +89,7 @@ def test_block_normalised_and_sampled_from_its_density(kind, k):
         X = block.sample(20_000, rng)
         assert X.shape == (20_000, k)
         assert np.isfinite(block.log_density(X)).all()  # samples lie in the support
-        draw, log_q = _cauchy_proposal(X)
+        draw, log_q = _proposal(block, X)
         Z = draw(100_000, rng)
         w = np.exp(block.log_density(Z) - log_q(Z))
         assert abs(w.mean() - 1.0) < 5.0 * w.std() / np.sqrt(len(w))
@@ -67,6 +101,24 @@ def test_block_normalised_and_sampled_from_its_density(kind, k):
         wf = w[:, None] * f_q
         err = np.sqrt(f_p.var(0) / len(X) + wf.var(0) / len(Z))
         assert (np.abs(f_p.mean(0) - wf.mean(0)) < 5.0 * err).all()
+
+
+@pytest.mark.parametrize("kind", ["gaussian_mixture", "student_t"])
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_elliptical_blocks_match_scipy(kind, k):
+    block = _block(kind, k, 4)
+    X = block.sample(1000, np.random.RandomState(0)) * 3.0  # tails too
+    logs = []
+    for w, mu, chol, df in zip(block.weights, block.means, block.scale_chol, block.dfs):
+        cov = chol @ chol.T
+        ref = (
+            multivariate_normal(mu, cov)
+            if np.isinf(df)
+            else multivariate_t(mu, cov, df=df)
+        )
+        logs.append(np.log(w) + np.reshape(ref.logpdf(X), -1))
+    expected = logsumexp(np.stack(logs, 1), 1)
+    np.testing.assert_allclose(block.log_density(X), expected, rtol=1e-10)
 
 
 @pytest.mark.parametrize(
@@ -256,3 +308,64 @@ def test_defensive_proposal_density_is_normalised_and_weights_exact():
     inside = (grid**2).sum(1) <= 20.0**2
     mass = np.exp(narrow._log_g(grid[inside])).sum() * dx**2
     assert mass == pytest.approx(1.0 - (1.0 + 400.0 / 3.0) ** -1.5, abs=2e-3)
+
+
+def _student_proposal(sample, df=2.0, inflate=1.5):
+    """A multivariate Student-t fitted to ``sample`` (mean, covariance)."""
+    loc = sample.mean(0)
+    chol = inflate * np.linalg.cholesky(np.cov(sample.T) + 1e-6 * np.eye(len(loc)))
+    k = len(loc)
+    log_det = np.log(np.diag(chol)).sum()
+
+    def draw(n, rng):
+        z = rng.standard_normal((n, k)) / np.sqrt(rng.chisquare(df, n) / df)[:, None]
+        return loc + z @ chol.T
+
+    def log_q(X):
+        delta = (np.linalg.solve(chol, (X - loc).T) ** 2).sum(0)
+        return (
+            gammaln(0.5 * (df + k))
+            - gammaln(0.5 * df)
+            - 0.5 * k * np.log(df * np.pi)
+            - log_det
+            - 0.5 * (df + k) * np.log1p(delta / df)
+        )
+
+    return draw, log_q
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(8))
+def test_family_integrates_to_one_in_eight_dims(seed):
+    family = make_density_family(
+        seed,
+        n_dims=8,
+        kinds=["gaussian_mixture", "student_t", "shell", "peak", "boxes"],
+    )
+    rng = np.random.RandomState(seed)
+    draw, log_q = _student_proposal(family.sample(50_000, rng))
+    Z = draw(1_000_000, rng)
+    w = np.exp(family.log_density(Z) - log_q(Z))
+    assert abs(w.mean() - 1.0) < 5.0 * w.std() / np.sqrt(len(w))
+    assert w.std() / np.sqrt(len(w)) < 0.05  # the check has power
+
+
+@pytest.mark.slow
+def test_ess_is_hit_over_many_draws():
+    for seed in range(300, 320):
+        family = make_density_family(seed)
+        for ess in (0.1, 0.3, 0.6, 0.9):
+            achieved = make_weighted(family, 20_000, ess, random_state=seed)[2]
+            assert abs(achieved - ess) <= 0.05
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "k"), BLOCK_CASES)
+def test_blocks_over_many_draws(kind, k):
+    rng = np.random.RandomState(1)
+    for seed in range(10, 20):
+        block = _block(kind, k, seed)
+        draw, log_q = _proposal(block, block.sample(20_000, rng))
+        Z = draw(300_000, rng)
+        w = np.exp(block.log_density(Z) - log_q(Z))
+        assert abs(w.mean() - 1.0) < 5.0 * w.std() / np.sqrt(len(w))
