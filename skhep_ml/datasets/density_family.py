@@ -761,7 +761,17 @@ class DefensiveProposal:
         )
 
     def log_q_and_p(self, X):
-        """``(log q(X), log p(X))``."""
+        """Exact ``log q`` and ``log p`` at the same points (one pass of ``p``).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Points.
+
+        Returns
+        -------
+        log_q, log_p : ndarray of shape (n_samples,)
+        """
         log_p = self.density.log_density(X)
         with np.errstate(divide="ignore"):
             log_q = np.logaddexp(
@@ -770,11 +780,33 @@ class DefensiveProposal:
         return log_q, log_p
 
     def log_density(self, X):
-        """Exact ``log q(X)``."""
+        """Exact ``log q(X)``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Points.
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+        """
         return self.log_q_and_p(X)[0]
 
     def sample(self, n_samples, random_state=None):
-        """Draw ``n_samples`` events from ``q``."""
+        """Draw ``n_samples`` events from ``q``.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of events.
+        random_state : int, RandomState instance or None, default=None
+            Seed.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        """
         rng = check_random_state(random_state)
         from_g = rng.uniform(size=n_samples) < self.mix
         X = self.density.sample(n_samples, rng)
