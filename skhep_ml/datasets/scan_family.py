@@ -51,15 +51,11 @@ def _ball_volume(d):
     return math.exp(0.5 * d * math.log(math.pi) - gammaln(0.5 * d + 1.0))
 
 
-def _uniform_ball(n, d, rng):
-    """``n`` points uniform in the unit ball of ``R^d``."""
-    g = rng.standard_normal((n, d))
-    g /= np.linalg.norm(g, axis=1, keepdims=True)
-    return g * rng.random((n, 1)) ** (1.0 / d)
-
-
 def _uniform_shell(n, d, r_in, r_out, rng):
-    """``n`` points uniform in the shell ``r_in <= |x| <= r_out`` of ``R^d``."""
+    """``n`` points uniform in the shell ``r_in <= |x| <= r_out`` of ``R^d``.
+
+    A uniform direction and the radius by inversion of its ``r^(d-1)`` law.
+    """
     g = rng.standard_normal((n, d))
     g /= np.linalg.norm(g, axis=1, keepdims=True)
     r = (r_in**d + rng.random((n, 1)) * (r_out**d - r_in**d)) ** (1.0 / d)
@@ -302,6 +298,7 @@ class PeriodicRegion(ScanRegion):
         return _uniform_shell(m, self.n_dim, r_in, r_out, rng)
 
     def _in_ring(self, tau, rng=None):
+        """Offsets ``τ`` from a cell centre that lie on the ring (exact)."""
         p_lo, p_hi = self.p_band
         big_t = self._ring_radii()[2]
         prod = np.prod(np.cos(tau), axis=1)
@@ -411,7 +408,7 @@ class EllipsoidRegion(ScanRegion):
 
     def _sample_unit(self, n, rng):
         piece = _draw_pieces(n, self.piece_shares, rng)
-        v = _uniform_ball(n, self.n_dim, rng) * self.axes[piece]
+        v = _uniform_shell(n, self.n_dim, 0.0, 1.0, rng) * self.axes[piece]
         return self.centres[piece] + np.einsum("ne,nde->nd", v, self.rotations[piece])
 
 
@@ -515,7 +512,10 @@ class RidgeRegion(ScanRegion):
 
     def _sample_unit(self, n, rng):
         s = rng.random(n)
-        rest = self._curve(s) + _uniform_ball(n, self.n_dim - 1, rng) * self.sigmas
+        rest = (
+            self._curve(s)
+            + _uniform_shell(n, self.n_dim - 1, 0.0, 1.0, rng) * self.sigmas
+        )
         return np.column_stack([s, rest])
 
 
