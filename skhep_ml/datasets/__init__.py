@@ -1,9 +1,15 @@
-"""Toy problems with known truth: targets, integrands, objectives, simulators.
+"""Toy problems with known truth: targets, integrands, objectives, simulators,
+and massless phase space.
 
 Every generator takes ``random_state`` and returns numpy arrays. This package
 imports no estimator.
 """
 
+from .amplitudes import (
+    AntennaAmplitude,
+    EEToQQbarG,
+    make_amplitude_family,
+)
 from .densities import (
     DENSITY_TOYS,
     checkerboard_log_density,
@@ -22,11 +28,19 @@ from .integrands import (
     Ring,
     make_integrand,
 )
+from .phase_space import (
+    pair_invariants,
+    phase_space_points,
+    phase_space_volume,
+    rambo,
+)
 from .regression_targets import (
+    HeteroscedasticToy,
     amplitude_like,
     heteroscedastic_sigma,
     make_amplitude_like,
     make_heteroscedastic,
+    make_heteroscedastic_family,
 )
 from .scan_coverage import (
     TruthClusters,
@@ -59,12 +73,15 @@ from .simulators import (
 )
 
 __all__ = [
+    "AntennaAmplitude",
     "BreitWignerRidge",
     "COSINE_TOY_TARGET",
     "Camel",
     "CrossingResonances",
     "DENSITY_TOYS",
+    "EEToQQbarG",
     "EllipsoidRegion",
+    "HeteroscedasticToy",
     "PeriodicRegion",
     "RelicRegion",
     "RidgeRegion",
@@ -81,17 +98,23 @@ __all__ = [
     "heteroscedastic_sigma",
     "ideal_coverage",
     "make_alice_toy",
+    "make_amplitude_family",
     "make_amplitude_like",
     "make_checkerboard",
     "make_eight_gaussians",
     "make_heteroscedastic",
+    "make_heteroscedastic_family",
     "make_integrand",
     "make_physics_events",
     "make_scan_family",
     "make_scan_problem",
     "make_two_moons",
+    "pair_invariants",
+    "phase_space_points",
+    "phase_space_volume",
     "physics_events_log_density",
     "piece_coverage",
+    "rambo",
     "sample_alice_toy",
     "scan_cell_coverage",
     "scan_coverage",
