@@ -21,6 +21,13 @@ from .densities import (
     physics_events_log_density,
     two_moons_log_density,
 )
+from .density_family import (
+    DENSITY_FAMILY_KINDS,
+    DefensiveProposal,
+    FamilyDensity,
+    make_density_family,
+    make_weighted,
+)
 from .integrands import (
     BreitWignerRidge,
     Camel,
@@ -78,9 +85,12 @@ __all__ = [
     "COSINE_TOY_TARGET",
     "Camel",
     "CrossingResonances",
+    "DENSITY_FAMILY_KINDS",
     "DENSITY_TOYS",
+    "DefensiveProposal",
     "EEToQQbarG",
     "EllipsoidRegion",
+    "FamilyDensity",
     "HeteroscedasticToy",
     "PeriodicRegion",
     "RelicRegion",
@@ -101,6 +111,7 @@ __all__ = [
     "make_amplitude_family",
     "make_amplitude_like",
     "make_checkerboard",
+    "make_density_family",
     "make_eight_gaussians",
     "make_heteroscedastic",
     "make_heteroscedastic_family",
@@ -109,6 +120,7 @@ __all__ = [
     "make_scan_family",
     "make_scan_problem",
     "make_two_moons",
+    "make_weighted",
     "pair_invariants",
     "phase_space_points",
     "phase_space_volume",
