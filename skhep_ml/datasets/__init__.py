@@ -15,6 +15,11 @@ from .densities import (
     physics_events_log_density,
     two_moons_log_density,
 )
+from .integrand_family import (
+    INTEGRAND_KINDS,
+    FamilyIntegrand,
+    make_integrand_family,
+)
 from .integrands import (
     BreitWignerRidge,
     Camel,
@@ -47,6 +52,8 @@ __all__ = [
     "Camel",
     "CrossingResonances",
     "DENSITY_TOYS",
+    "FamilyIntegrand",
+    "INTEGRAND_KINDS",
     "Ring",
     "alice_toy_log_ratio",
     "amplitude_like",
@@ -60,6 +67,7 @@ __all__ = [
     "make_eight_gaussians",
     "make_heteroscedastic",
     "make_integrand",
+    "make_integrand_family",
     "make_physics_events",
     "make_scan_problem",
     "make_two_moons",
