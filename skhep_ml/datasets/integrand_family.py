@@ -517,6 +517,8 @@ class FamilyIntegrand:
     Each ``g_k`` is a probability density of mass 1 inside the box (up to
     ``outside_mass_bound``) and ``Σ w_k = 1``, so ``integral`` is 1. Built by
     :func:`make_integrand_family`, which documents every random choice.
+    Evaluate in float64: narrow peaks in 16 dimensions reach about ``1e34``
+    (near float32's limit). numpy input is evaluated in blocks of 16384 rows.
 
     Parameters
     ----------
