@@ -28,6 +28,11 @@ from .density_family import (
     make_density_family,
     make_weighted,
 )
+from .integrand_family import (
+    INTEGRAND_KINDS,
+    FamilyIntegrand,
+    make_integrand_family,
+)
 from .integrands import (
     BreitWignerRidge,
     Camel,
@@ -91,7 +96,9 @@ __all__ = [
     "EEToQQbarG",
     "EllipsoidRegion",
     "FamilyDensity",
+    "FamilyIntegrand",
     "HeteroscedasticToy",
+    "INTEGRAND_KINDS",
     "PeriodicRegion",
     "RelicRegion",
     "RidgeRegion",
@@ -116,6 +123,7 @@ __all__ = [
     "make_heteroscedastic",
     "make_heteroscedastic_family",
     "make_integrand",
+    "make_integrand_family",
     "make_physics_events",
     "make_scan_family",
     "make_scan_problem",
