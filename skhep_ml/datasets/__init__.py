@@ -35,6 +35,13 @@ from .scan_problems import (
     scan_cell_coverage,
     scan_true_cells,
 )
+from .simulator_family import (
+    KINDS,
+    OBSERVABLE_MAPS,
+    MorphingSimulator,
+    make_simulator_family,
+    observable_map,
+)
 from .simulators import (
     alice_toy_log_ratio,
     make_alice_toy,
@@ -47,6 +54,9 @@ __all__ = [
     "Camel",
     "CrossingResonances",
     "DENSITY_TOYS",
+    "KINDS",
+    "MorphingSimulator",
+    "OBSERVABLE_MAPS",
     "Ring",
     "alice_toy_log_ratio",
     "amplitude_like",
@@ -62,7 +72,9 @@ __all__ = [
     "make_integrand",
     "make_physics_events",
     "make_scan_problem",
+    "make_simulator_family",
     "make_two_moons",
+    "observable_map",
     "physics_events_log_density",
     "sample_alice_toy",
     "scan_cell_coverage",
