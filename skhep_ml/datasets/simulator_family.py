@@ -209,7 +209,7 @@ class MorphingSimulator:
 
     # ------------------------------------------------------------ construction
     def _build_density(self):
-        """Legendre coefficients ``f_k`` of every monomial, and sup bounds."""
+        """Legendre coefficients ``f_k(z)`` of every monomial ``w_k(θ)``."""
         self.monomials_ = _monomials(self.n_theta)
         index = {mono: k for k, mono in enumerate(self.monomials_)}
         degree = self.channels[0][1].shape[1] - 1
@@ -888,6 +888,10 @@ def make_simulator_family(seed, *, n_theta=None, kinds=None):
     >>> X.shape == (1000, sim.n_x + 1), t.shape
     (True, (1000, 1))
     """
+    if kinds is not None and (
+        not 1 <= len(kinds) <= 3 or any(k not in KINDS for k in kinds)
+    ):
+        raise ValueError(f"kinds must be 1 to 3 of {KINDS}, got {kinds!r}.")
     rng = np.random.default_rng(seed)
     if kinds is None:
         if n_theta is None:
