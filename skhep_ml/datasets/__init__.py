@@ -36,8 +36,8 @@ from .scan_problems import (
     scan_true_cells,
 )
 from .simulator_family import (
-    KINDS,
     OBSERVABLE_MAPS,
+    SIMULATOR_FAMILY_KINDS,
     MorphingSimulator,
     make_simulator_family,
     observable_map,
@@ -54,10 +54,10 @@ __all__ = [
     "Camel",
     "CrossingResonances",
     "DENSITY_TOYS",
-    "KINDS",
     "MorphingSimulator",
     "OBSERVABLE_MAPS",
     "Ring",
+    "SIMULATOR_FAMILY_KINDS",
     "alice_toy_log_ratio",
     "amplitude_like",
     "checkerboard_log_density",

@@ -20,14 +20,14 @@ from scipy.special import roots_jacobi, roots_legendre
 from sklearn.utils import check_random_state
 
 __all__ = [
-    "KINDS",
+    "SIMULATOR_FAMILY_KINDS",
     "OBSERVABLE_MAPS",
     "MorphingSimulator",
     "make_simulator_family",
     "observable_map",
 ]
 
-KINDS = ("interference", "squared", "rate")
+SIMULATOR_FAMILY_KINDS = ("interference", "squared", "rate")
 """Ways a parameter enters the latent density (see :class:`MorphingSimulator`)."""
 
 OBSERVABLE_MAPS = ("linear", "exp", "sinh", "fold")
@@ -147,7 +147,7 @@ class MorphingSimulator:
         ``(latent coordinate, map name, map parameter, smearing σ)`` per
         observable; every latent coordinate needs at least one.
     kinds : sequence of str
-        The kind of every parameter (:data:`KINDS`).
+        The kind of every parameter (:data:`SIMULATOR_FAMILY_KINDS`).
     theta_true : array-like of shape (n_theta,), default=None
         A parameter point inside the box for benchmarks (``None``: θ_ref).
     name : str, default="morphing"
@@ -179,9 +179,11 @@ class MorphingSimulator:
         seed=None,
     ):
         self.kinds = tuple(kinds)
-        bad = [k for k in self.kinds if k not in KINDS]
+        bad = [k for k in self.kinds if k not in SIMULATOR_FAMILY_KINDS]
         if bad or not 1 <= len(self.kinds) <= 3:
-            raise ValueError(f"kinds must be 1 to 3 of {KINDS}, got {kinds!r}.")
+            raise ValueError(
+                f"kinds must be 1 to 3 of {SIMULATOR_FAMILY_KINDS}, got {kinds!r}."
+            )
         self.n_theta = len(self.kinds)
         self.envelope = np.asarray(envelope, dtype=float).reshape(-1, 2)
         self.n_latent = self.envelope.shape[0]
@@ -889,16 +891,20 @@ def make_simulator_family(seed, *, n_theta=None, kinds=None):
     (True, (1000, 1))
     """
     if kinds is not None and (
-        not 1 <= len(kinds) <= 3 or any(k not in KINDS for k in kinds)
+        not 1 <= len(kinds) <= 3 or any(k not in SIMULATOR_FAMILY_KINDS for k in kinds)
     ):
-        raise ValueError(f"kinds must be 1 to 3 of {KINDS}, got {kinds!r}.")
+        raise ValueError(
+            f"kinds must be 1 to 3 of {SIMULATOR_FAMILY_KINDS}, got {kinds!r}."
+        )
     rng = np.random.default_rng(seed)
     if kinds is None:
         if n_theta is None:
             n_theta = int(rng.integers(1, 4))
         if n_theta not in (1, 2, 3):
             raise ValueError(f"n_theta must be 1, 2 or 3, got {n_theta!r}.")
-        drawn = list(rng.choice(KINDS, size=n_theta, p=[0.5, 0.25, 0.25]))
+        drawn = list(
+            rng.choice(SIMULATOR_FAMILY_KINDS, size=n_theta, p=[0.5, 0.25, 0.25])
+        )
         first_rate = drawn.index("rate") if "rate" in drawn else n_theta
         kinds = [
             "interference" if (k == "rate" and i > first_rate) else str(k)

@@ -7,7 +7,7 @@ import pytest
 from scipy import integrate, stats
 
 from skhep_ml.datasets import (
-    KINDS,
+    SIMULATOR_FAMILY_KINDS,
     MorphingSimulator,
     make_alice_toy,
     make_simulator_family,
@@ -58,7 +58,7 @@ def test_family_covers_the_kinds_and_dimensions():
     assert {s.n_theta for s in sims} == {1, 2, 3}
     assert {s.n_latent for s in sims} == {1, 2}
     assert {s.n_x for s in sims} == {1, 2, 3}
-    assert {k for s in sims for k in s.kinds} == set(KINDS)
+    assert {k for s in sims for k in s.kinds} == set(SIMULATOR_FAMILY_KINDS)
     for s in sims:
         assert s.kinds.count("rate") <= 1
         lo, hi = s.theta_bounds.T
