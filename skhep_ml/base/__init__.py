@@ -17,6 +17,8 @@ This package holds the pieces they have in common:
 * :class:`TorchEstimatorMixin`: scikit-learn vocabulary → skorch arguments,
   training through ``net_.fit``/``net_.partial_fit``, batched inference.
 * validation helpers (:func:`check_sample_weight`, :func:`check_finite`).
+* progress output (:mod:`.progress`): :func:`report` prints one plain line per
+  stage; the epoch table and tqdm bar colour and draw only in a terminal.
 
 Dtype policy
 ------------
@@ -38,6 +40,7 @@ from .estimator import (
     _silent,
 )
 from .preprocessing import weighted_standardization
+from .progress import report, value_error
 from .seeding import MAX_SEED, derive_seed, resolve_device, torch_seed
 from .validation import (
     HasMethods,
@@ -67,9 +70,11 @@ __all__ = [
     "check_random_state",
     "check_sample_weight",
     "derive_seed",
+    "report",
     "resolve_device",
     "torch_seed",
     "validate_data",
+    "value_error",
     "weighted_standardization",
 ]
 

@@ -10,14 +10,11 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from skorch import NeuralNet
-from skorch.callbacks import (
-    EarlyStopping,
-    LRScheduler,
-    ProgressBar,
-)
+from skorch.callbacks import EarlyStopping, LRScheduler
 from skorch.dataset import ValidSplit
 
 from .data import ArrayDataset, BatchLoader
+from .progress import epoch_callbacks
 from .seeding import resolve_device, torch_seed
 from .validation import Interval, StrOptions, check_hidden_layer_sizes
 
@@ -113,7 +110,9 @@ class TorchEstimatorMixin:
         rng = check_random_state(self.random_state)
         return rng, resolve_device(self.device)
 
-    def _net_callbacks(self, seed):
+    def _net_callbacks(self, seed, epoch_verbosity=1):
+        """Early stopping, the learning-rate schedule, the progress bar (from
+        ``verbose > epoch_verbosity``, in a terminal) and the user's callbacks."""
         callbacks = []
         if self.early_stopping:
             callbacks.append(
@@ -143,8 +142,9 @@ class TorchEstimatorMixin:
                 step_every="epoch",
             )
             callbacks.append(("lr_scheduler", scheduler))
-        if self.verbose and self.verbose > 1:
-            callbacks.append(("progress_bar", ProgressBar()))
+        _, bar = epoch_callbacks(self.verbose, epoch_verbosity)
+        if bar is not None:
+            callbacks.append(("progress_bar", bar))
         for i, cb in enumerate(copy.deepcopy(self.callbacks) or []):
             name, cb = cb if isinstance(cb, tuple) else (f"user_{i}", cb)
             callbacks.append((name, cb))
@@ -161,6 +161,7 @@ class TorchEstimatorMixin:
         net_class=NeuralNet,
         max_epochs: int | None = None,
         batch_size: int | None = None,
+        epoch_verbosity: int | None = 1,
         **kwargs,
     ):
         """Return an uninitialised skorch net in the estimator's vocabulary.
@@ -184,9 +185,15 @@ class TorchEstimatorMixin:
             Overrides ``self.max_epochs`` (e.g. for rounds of online training).
         batch_size : int, default=None
             Overrides ``self.batch_size`` (capped at ``n_samples`` likewise).
+        epoch_verbosity : int or None, default=1
+            ``verbose`` from which every epoch prints one plain line (coloured
+            in a terminal; the next level adds a progress bar in a terminal);
+            ``None``: no epoch output (the estimator reports its training
+            itself). See :func:`~skhep_ml.base.progress.epoch_callbacks`.
         **kwargs
             Further skorch arguments.
         """
+        print_log, _ = epoch_callbacks(self.verbose, epoch_verbosity)
         train_split = None
         if self.early_stopping:
             train_split = ValidSplit(self.validation_fraction, random_state=seed)
@@ -203,17 +210,16 @@ class TorchEstimatorMixin:
                 1, min(self.batch_size if batch_size is None else batch_size, n_samples)
             ),
             train_split=train_split,
-            callbacks=self._net_callbacks(seed),
+            callbacks=self._net_callbacks(seed, epoch_verbosity),
+            callbacks__print_log=print_log,
             device=device,
-            verbose=int(bool(self.verbose)),
+            verbose=int(print_log is not None),
             dataset=ArrayDataset,
             iterator_train=BatchLoader,
             iterator_train__shuffle=True,
             iterator_valid=BatchLoader,
             iterator_valid__batch_size=self.inference_batch_size,
         )
-        if not self.verbose:
-            params["callbacks__print_log"] = None
         params.update(kwargs)
         return net_class(**params)
 

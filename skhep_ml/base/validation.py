@@ -9,9 +9,10 @@ from collections.abc import Mapping
 
 import numpy as np
 from scipy.sparse import issparse
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state, check_X_y, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
+    _check_n_features,
     _check_sample_weight,
     check_is_fitted,
 )
@@ -128,10 +129,48 @@ def validate_data(_estimator, /, X="no_validation", y="no_validation", **kwargs)
         _estimator.feature_names_in_ = names
         return out
     _check_column_names(_estimator, names)
-    with warnings.catch_warnings():
-        # the names were checked above; the plain array has none
-        warnings.filterwarnings("ignore", message="X does not have valid feature")
-        return _sklearn_validate_data(_estimator, X, y, **kwargs)
+    return _validate_unnamed_array(_estimator, X, y, **kwargs)
+
+
+def _validate_unnamed_array(
+    estimator,
+    X,
+    y,
+    *,
+    reset=False,
+    validate_separately=False,
+    skip_check_array=False,
+    **check_params,
+):
+    """scikit-learn's ``validate_data(reset=False)`` without its feature-name check.
+
+    For the 2-d array of named columns whose names :func:`_check_column_names`
+    has checked: scikit-learn's own check would warn that the plain array has no
+    names. The same steps as scikit-learn's (the target tag, ``check_array`` or
+    ``check_X_y``, the number of features) with nothing silenced, so concurrent
+    calls from threads (joblib, dask) see every warning of their own.
+    """
+    if y is None and get_tags(estimator).target_tags.required:
+        raise ValueError(
+            f"This {type(estimator).__name__} estimator requires y to be passed, "
+            "but the target y is None."
+        )
+    no_y = y is None or (isinstance(y, str) and y == "no_validation")
+    check_params = {"estimator": estimator, **check_params}
+    if skip_check_array:
+        out = X if no_y else (X, y)
+    elif no_y:
+        out = check_array(X, input_name="X", **check_params)
+    elif validate_separately:
+        x_params, y_params = validate_separately
+        X = check_array(X, input_name="X", **{"estimator": estimator, **x_params})
+        y = check_array(y, input_name="y", **{"estimator": estimator, **y_params})
+        out = X, y
+    else:
+        out = X, y = check_X_y(X, y, **check_params)
+    if check_params.get("ensure_2d", True):
+        _check_n_features(estimator, X, reset=False)
+    return out
 
 
 def _awkward_to_numpy(a):

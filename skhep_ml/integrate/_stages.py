@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from scipy.special import logsumexp
 
-from ..base import derive_seed
+from ..base import derive_seed, report
 from ._unweighting import split_counts
 from ._vegas_init import adapt_vegas_grid, adapt_vegas_integrator
 
@@ -208,7 +208,9 @@ def _round_data(buffer, new, rng, n_reuse, cap):
     return train, buffer
 
 
-def training_rounds(plan, net, sampler, evaluate, buffer, scale, rng, train_round):
+def training_rounds(
+    plan, net, sampler, evaluate, buffer, scale, rng, train_round, *, verbose=0
+):
     """Train for ``plan.rounds`` rounds on fresh draws and reused buffered rows.
 
     Parameters
@@ -229,6 +231,8 @@ def training_rounds(plan, net, sampler, evaluate, buffer, scale, rng, train_roun
     rng : numpy RandomState
     train_round : callable
         ``train_round(X, Y, seed=...)``: one round of gradient steps.
+    verbose : int, default=0
+        2 prints one line per round (fresh calls, training rows, loss, lr).
 
     Returns
     -------
@@ -265,6 +269,13 @@ def training_rounds(plan, net, sampler, evaluate, buffer, scale, rng, train_roun
         Y = train_Y.copy()
         Y[:, 0] /= scale
         train_round(train_X, Y, seed=derive_seed(rng))
+        report(
+            verbose,
+            f"round {r + 1}/{plan.rounds}: {len(f)} calls, {len(Y)} training rows, "
+            f"{net.criterion__loss} loss {net.history[-1, 'train_loss']:.4g}, "
+            f"lr {net.lr:.3g}",
+            level=2,
+        )
     return buffer, scale
 
 

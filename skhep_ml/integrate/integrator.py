@@ -28,8 +28,10 @@ from ..base import (
     check_is_fitted,
     check_random_state,
     derive_seed,
+    report,
     torch_seed,
     validate_data,
+    value_error,
 )
 from ._channels import BreitWignerMapping, IdentityMapping, Proposal
 from ._diagnostics import check_modes
@@ -213,7 +215,11 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
     callbacks : list, default=None
         Extra skorch callbacks.
     verbose : int, default=0
-        Verbosity.
+        1 prints the :attr:`plan_`, then one plain line per stage: the VEGAS
+        stage (calls, estimate), the training (rounds, calls, first and last
+        loss) and the final integration (calls, value, unweighting
+        efficiency); 2 adds one line per training round. Without an
+        integrand, one line per epoch. See :mod:`skhep_ml.base.progress`.
     random_state : int, RandomState instance or None, default=None
         Seeds VEGAS, initialisation, sampling and training.
 
@@ -463,14 +469,19 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
             )
         return np.log(np.clip(prior, 1e-300, None))
 
-    def _make_net(self, grids, mappings, seed, device):
-        """Build and initialise ``net_`` with the plan's network and batch."""
+    def _make_net(self, grids, mappings, seed, device, epoch_verbosity=None):
+        """Build and initialise ``net_`` with the plan's network and batch.
+
+        ``epoch_verbosity``: see :meth:`_build_net` (``None``: online training,
+        whose rounds the fit reports itself).
+        """
         plan = self.plan_
         net = self._build_net(
             Proposal,
             ImportanceSamplingLoss,
             seed=seed,
             device=device,
+            epoch_verbosity=epoch_verbosity,
             n_samples=plan.batch_size,
             batch_size=plan.batch_size,
             max_epochs=plan.epochs_per_round,
@@ -617,7 +628,9 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
             grid = adapt_grid_to_samples(u, f, plan.vegas_bins, plan.grid_bins)
         seed = derive_seed(rng)
         self._sample_seed = derive_seed(rng)
-        self._make_net([grid] * self.n_channels_, mappings, seed, device)
+        self._make_net(
+            [grid] * self.n_channels_, mappings, seed, device, epoch_verbosity=1
+        )
         scale = f.mean() if f.mean() > 0 else 1.0
         Xp = np.hstack([u, self._log_prior(u)])
         Y = np.column_stack([f / scale, np.zeros(len(u))])
@@ -651,8 +664,15 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         )
         self._make_net(stage.grids, mappings, derive_seed(rng), device)
         self.vegas_integral_, self.vegas_integral_error_ = stage.value, stage.error
+        if plan.vegas_iter:
+            report(
+                self.verbose,
+                f"VEGAS stage: {self.n_evaluations_} calls, estimate "
+                f"{value_error(stage.value, stage.error)}",
+            )
         sampler = self._sampler()
         self._buffer, self._scale = first_training_rows(plan, stage, sampler)
+        calls_before = self.n_evaluations_
         self._buffer, self._scale = training_rounds(
             plan,
             self.net_,
@@ -662,19 +682,33 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
             self._scale,
             rng,
             self._train_round,
+            verbose=self.verbose,
         )
         if plan.rounds:
             history = self.net_.history
             self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
             self.n_iter_ = len(history)
+            report(
+                self.verbose,
+                f"training: {plan.rounds} rounds, "
+                f"{self.n_evaluations_ - calls_before} calls, loss "
+                f"{self.loss_curve_[0]:.4g} -> {self.loss_curve_[-1]:.4g}",
+            )
             if plan.n_channels > 1:
                 fractions = update_fractions(
                     self._buffer, self._forward_batches, plan.n_channels
                 )
                 if fractions is not None:
                     self.channel_fractions_ = fractions
-        self.result_ = self._integrate(remaining_calls(plan, self.n_evaluations_), rng)
+        calls_before = self.n_evaluations_
+        self.result_ = self._integrate(remaining_calls(plan, calls_before), rng)
         self.integral_, self.integral_error_ = self.result_
+        report(
+            self.verbose,
+            f"final integration: {self.n_evaluations_ - calls_before} calls, "
+            f"{value_error(*self.result_)}, unweighting efficiency "
+            f"{self.result_.unweighting_efficiency:.3g}",
+        )
         check_modes(
             self.result_,
             self._max_weight_share,

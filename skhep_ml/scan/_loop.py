@@ -13,11 +13,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..base import report
 from ._history import iteration_record, surrogate_accuracy
 from ._proposal import initial_design, propose
 from ._store import point_keys
 
-__all__ = ["StopRule", "Surrogate", "evaluate_initial_design", "run_iterations"]
+__all__ = [
+    "StopRule",
+    "Surrogate",
+    "evaluate_initial_design",
+    "iteration_line",
+    "run_iterations",
+]
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,24 @@ def _evaluate_iteration(evaluator, surrogate, U, origin, it, n_before):
     return data, inside, failed, pred
 
 
+def iteration_line(record):
+    """One plain line of progress for an iteration's ``history_`` record.
+
+    The calls of the iteration and so far, its in-target points and so far, its
+    efficiency and (when known) the surrogate's accuracy on its points.
+    """
+    it = record["iteration"]
+    line = (
+        f"iteration {it}{' (initial design)' if it == 0 else ''}: "
+        f"{record['n_calls']} calls ({record['n_calls_total']} so far), "
+        f"{record['n_in_target']} in target ({record['n_in_target_total']} so far), "
+        f"efficiency {record['efficiency']:.3f}"
+    )
+    if np.isfinite(record["surrogate_accuracy"]):
+        line += f", surrogate accuracy {record['surrogate_accuracy']:.3f}"
+    return line
+
+
 def run_iterations(
     evaluator, data, surrogate, *, base_seed, proposal, stop, history, verbose=0
 ):
@@ -165,7 +190,8 @@ def run_iterations(
     history : list of dict
         The records so far; one is appended per iteration.
     verbose : int, default=0
-        1 prints one line per iteration.
+        1 prints one line per iteration (:func:`iteration_line`), first those
+        of ``history``.
 
     Returns
     -------
@@ -173,6 +199,8 @@ def run_iterations(
         The store's content at the end.
     """
     n_iter_done = int(data["iteration"].max()) if len(data["iteration"]) else 0
+    for record in history:
+        report(verbose, iteration_line(record))
     first = True
     while True:
         it = n_iter_done + 1
@@ -202,13 +230,7 @@ def run_iterations(
         acc = surrogate_accuracy(pred, inside, failed)
         t_obj = evaluator.objective_time - t_obj
         history.append(iteration_record(history, it, inside, failed, acc, t_obj, t_sur))
-        if verbose:
-            h = history[-1]
-            print(
-                f"iteration {it}: {h['n_calls']} calls, {h['n_in_target']} in "
-                f"target (efficiency {h['efficiency']:.3f}, surrogate accuracy "
-                f"{acc:.3f}), total {h['n_in_target_total']}"
-            )
+        report(verbose, iteration_line(history[-1]))
         n_iter_done = it
         if len(failed) == 0:  # every proposal was already known: nothing left
             break

@@ -168,7 +168,12 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
     callbacks : list, default=None
         Extra skorch callbacks.
     verbose : int, default=0
-        1 prints one line per iteration and skorch's epoch table.
+        1 prints one plain line per iteration, the initial design first: its
+        calls and in-target points with the totals so far, its efficiency and
+        the surrogate's accuracy on its points; 2 adds the default MLP's epoch
+        table and 3 a progress bar in a terminal (fitting the surrogate on
+        ``(X, y)`` alone: the table from 1, the bar from 2). See
+        :mod:`skhep_ml.base.progress`.
     random_state : int, RandomState instance or None, default=None
         Seeds the design, candidates, selection, oversampling and the MLP.
         Each iteration draws from ``(seed, iteration)``, so a resumed scan
@@ -410,6 +415,8 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
             seed=seed,
             device=self._device,
             n_samples=len(F),
+            # a scan reports its iterations; the epochs from verbose=2 on
+            epoch_verbosity=1 if self.objective is None else 2,
             **module_params,
         )
         self._train_net(F, target, seed=seed)

@@ -163,3 +163,52 @@ def test_sparse_dok_matrix_is_not_taken_for_named_columns():
     est = _Stub()
     out = validate_data(est, X, accept_sparse=True, ensure_all_finite=False)
     assert sparse.issparse(out) and not hasattr(est, "feature_names_in_")
+
+
+def test_named_reset_false_validates_like_sklearn_without_a_warning():
+    import warnings
+
+    X, y = _data("regression")
+    est = _Stub()
+    validate_data(est, _as_structured(X), y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning of the wrapper fails
+        out = validate_data(est, _as_structured(X), reset=False, dtype=np.float32)
+        Xo, yo = validate_data(est, _as_structured(X), y, reset=False)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, X.astype(np.float32))
+    np.testing.assert_array_equal(Xo, X)
+    np.testing.assert_array_equal(yo, y)
+    # scikit-learn's own checks still run on the converted array
+    with pytest.raises(ValueError, match="minimum of 2 is required"):
+        validate_data(est, _as_structured(X[:1]), reset=False, ensure_min_samples=2)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        validate_data(est, _as_structured(X), y[:-1], reset=False)
+    with pytest.raises(ValueError, match="NaN"):
+        validate_data(est, _as_structured(np.full_like(X, np.nan)), reset=False)
+    est.n_features_in_ = 2  # the feature count is still checked
+    with pytest.raises(ValueError, match="is expecting 2 features"):
+        validate_data(est, _as_structured(X), reset=False)
+
+
+def test_named_and_unnamed_validation_from_threads_keep_every_warning():
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, _ = _data(None)
+    est = _Stub()
+    validate_data(est, _as_structured(X))
+    named, plain = _as_structured(X), X
+
+    def call(i):
+        validate_data(est, named if i % 2 else plain, reset=False)
+
+    n_calls = 400
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(call, range(n_calls)))
+    messages = [str(w.message) for w in caught]
+    # every unnamed call warns once, no named call does (nothing is silenced)
+    assert len(messages) == n_calls // 2
+    assert all("does not have valid feature names" in m for m in messages)
