@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import platform
 import sys
@@ -291,7 +292,8 @@ def best(
 
 
 def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
+    # numbers.Real: numpy scalars (np.int64 call counts, np.float64) count too
+    return isinstance(value, numbers.Real) and math.isfinite(value)
 
 
 def draws(records: Iterable[dict]) -> dict[tuple, list[dict]]:

@@ -138,6 +138,16 @@ def test_ratio_picks_the_variant_by_another_metric():
     assert row["value"] == pytest.approx(0.5)
 
 
+def test_ratios_take_numpy_scalars():
+    """In-memory records hold numpy counts (np.int64), JSON ones plain ints."""
+    records = [
+        dict(seed=0, problem="t", draw=0, budget=None, method=m, calls=np.int64(c))
+        for m, c in [("ours", 100), ("peer", 400)]
+    ]
+    (row,) = runner.ratios(records, Ratio("r", "calls", "ours", "peer"))
+    assert row["value"] == pytest.approx(0.25)
+
+
 def test_ratios_skip_draws_without_the_reference():
     records = records_of({"ours": [1.0, 2.0]}, draws=(0, 1))
     records += records_of({"peer": [2.0]}, draws=(0,))
