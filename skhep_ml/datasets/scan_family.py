@@ -359,10 +359,30 @@ def _periodic_pieces(starts, widths):
     return cells, kept_sign, lookup, j_min
 
 
+class _ExactPieces:
+    """Shares and volume fraction of regions whose pieces' volumes are exact.
+
+    The host defines ``_volumes``: the exact volume of every piece in the
+    unit cube.
+    """
+
+    _volumes: np.ndarray
+
+    @cached_property
+    def piece_shares(self):
+        return self._volumes / self._volumes.sum()
+
+    @cached_property
+    def volume_fraction(self):
+        return float(self._volumes.sum())
+
+    volume_fraction_error = 0.0
+
+
 # ======================================================================
 # ellipsoids
 # ======================================================================
-class EllipsoidRegion(ScanRegion):
+class EllipsoidRegion(_ExactPieces, ScanRegion):
     """A union of disjoint, randomly oriented ellipsoids inside the box.
 
     The observable is the smallest Mahalanobis radius
@@ -396,16 +416,6 @@ class EllipsoidRegion(ScanRegion):
     def _volumes(self):
         return _ball_volume(self.n_dim) * self.axes.prod(axis=1)
 
-    @cached_property
-    def piece_shares(self):
-        return self._volumes / self._volumes.sum()
-
-    @cached_property
-    def volume_fraction(self):
-        return float(self._volumes.sum())
-
-    volume_fraction_error = 0.0
-
     def _sample_unit(self, n, rng):
         piece = _draw_pieces(n, self.piece_shares, rng)
         v = _uniform_shell(n, self.n_dim, 0.0, 1.0, rng) * self.axes[piece]
@@ -415,7 +425,7 @@ class EllipsoidRegion(ScanRegion):
 # ======================================================================
 # shells
 # ======================================================================
-class ShellRegion(ScanRegion):
+class ShellRegion(_ExactPieces, ScanRegion):
     """A union of disjoint thin spherical shells inside the box.
 
     The observable is ``min_k |u - c_k| / R_k`` with band ``[1 - δ, 1 + δ]``
@@ -449,16 +459,6 @@ class ShellRegion(ScanRegion):
     def _volumes(self):
         d, t = self.n_dim, self.thickness
         return _ball_volume(d) * self.radii**d * ((1 + t) ** d - (1 - t) ** d)
-
-    @cached_property
-    def piece_shares(self):
-        return self._volumes / self._volumes.sum()
-
-    @cached_property
-    def volume_fraction(self):
-        return float(self._volumes.sum())
-
-    volume_fraction_error = 0.0
 
     def _sample_unit(self, n, rng):
         piece = _draw_pieces(n, self.piece_shares, rng)

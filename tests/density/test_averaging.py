@@ -2,26 +2,10 @@
 
 import numpy as np
 import pytest
-from sklearn.utils import check_random_state
+from density_settings import FAST, fit_seed
 
 from skhep_ml import FlowDensity
-from skhep_ml.base import derive_seed
 from skhep_ml.datasets import make_two_moons
-
-FAST = dict(
-    n_transforms=3,
-    bins=8,
-    hidden_layer_sizes=(32, 32),
-    max_epochs=30,
-    batch_size=256,
-    lr=5e-3,
-    random_state=0,
-)
-
-
-def fit_seed(random_state):
-    """The seed a fit draws first from ``random_state`` (its net's and mixtures')."""
-    return derive_seed(check_random_state(random_state))
 
 
 def test_weight_averaging_differs_from_the_last_weights_and_scores_better():

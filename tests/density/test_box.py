@@ -2,20 +2,11 @@
 
 import numpy as np
 import pytest
+from density_settings import FAST
 from scipy.stats import beta
 
 from skhep_ml import FlowDensity
 from skhep_ml.density._box import check_bounds, from_real, outside, to_real
-
-FAST = dict(
-    n_transforms=3,
-    bins=8,
-    hidden_layer_sizes=(32, 32),
-    max_epochs=30,
-    batch_size=256,
-    lr=5e-3,
-    random_state=0,
-)
 
 BOXES = [
     np.array([[0.0, 2.0], [1.0, 2.0]]),  # both edges

@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+from density_settings import FAST
 from scipy.stats import multivariate_normal
 from sklearn import config_context
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -18,15 +19,6 @@ from skhep_ml.datasets import (
     two_moons_log_density,
 )
 
-FAST = dict(
-    n_transforms=3,
-    bins=8,
-    hidden_layer_sizes=(32, 32),
-    max_epochs=30,
-    batch_size=256,
-    lr=5e-3,
-    random_state=0,
-)
 MEAN = np.array([3.0, -20.0])
 COV = np.array([[4.0, 1.5], [1.5, 1.0]])  # different scales, correlated
 

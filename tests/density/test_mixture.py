@@ -2,28 +2,12 @@
 
 import numpy as np
 import pytest
+from density_settings import FAST, fit_seed
 from scipy.stats import multivariate_normal
-from sklearn.utils import check_random_state
 
 from skhep_ml import FlowDensity
-from skhep_ml.base import derive_seed
 from skhep_ml.datasets import DENSITY_TOYS, make_two_moons
 from skhep_ml.density._mixture import fit_gmm, weighted_m_step
-
-FAST = dict(
-    n_transforms=3,
-    bins=8,
-    hidden_layer_sizes=(32, 32),
-    max_epochs=30,
-    batch_size=256,
-    lr=5e-3,
-    random_state=0,
-)
-
-
-def fit_seed(random_state):
-    """The seed a fit draws first from ``random_state`` (its net's and mixtures')."""
-    return derive_seed(check_random_state(random_state))
 
 
 def _eight_gaussians(n, seed):
