@@ -4,6 +4,7 @@ import runpy
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -30,5 +31,13 @@ def test_root_and_lhe_example_runs(monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     import matplotlib.pyplot as plt
 
-    runpy.run_path(str(EXAMPLES / "plot_root_and_lhe_files.py"), run_name="__main__")
+    ns = runpy.run_path(
+        str(EXAMPLES / "plot_root_and_lhe_files.py"), run_name="__main__"
+    )
     plt.close("all")
+    # what the example shows is true: the LHE file carries the integrator's
+    # cross section, and its four-momenta give back every event's mass
+    xsec = ns["lhe"].init.procInfo[0].xSection
+    assert xsec == pytest.approx(ns["nis"].integral_, rel=1e-8)
+    assert ns["deviation"] < 1e-3 * float(np.max(ns["X_unw"][:, 0]))
+    assert len(ns["events"]) == len(ns["X_unw"])
