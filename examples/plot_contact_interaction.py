@@ -131,7 +131,7 @@ def exact_log_ratio(x_obs, grid):
 
 # %%
 # Expected curves for 3000 Standard-Model events
-# ---------------------------------------------
+# ----------------------------------------------
 # (a LEP2 experiment's muon-pair sample): 20 000 events at ε = 0 scaled to
 # 3000, for ALICES and for the exact likelihood.
 N_EVENTS = 3000

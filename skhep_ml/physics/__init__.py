@@ -12,6 +12,7 @@ from .born import (
     contact_coefficients,
     helicity_amplitudes,
 )
+from .contact_fit import ContactFit
 from .electroweak import GEV2_TO_PB, PDG_2024, ElectroweakInputs
 from .isr import (
     electron_structure_function,
@@ -40,6 +41,7 @@ __all__ = [
     "PDG_2024",
     "THDM_BOUNDS",
     "THDM_PARAMETERS",
+    "ContactFit",
     "ElectroweakInputs",
     "RadiativeReturn",
     "born_afb",
