@@ -146,3 +146,24 @@ def test_problem_and_bad_input():
         thdm_allowed(np.zeros((3, 6)))
     with pytest.raises(ValueError, match="kind"):
         make_thdm_scan_problem(kind="other")
+
+
+@pytest.mark.parametrize("m_heavy, m_pseudo", [(200.0, 400.0), (300.0, 500.0)])
+def test_published_phase_transition_benchmarks_pass_the_theory_constraints(
+    m_heavy, m_pseudo
+):
+    # the strong-phase-transition benchmarks of G. C. Dorsch, S. J. Huber,
+    # K. Mimasu and J. M. No (as listed in PTPlot's "2HDM benchmark points", Set 1:
+    # allowed points): alignment, m_H± = m_A, μ²(tan β + 1/tan β) = m_H0²,
+    # m_H0 in [180, 450] GeV, m_A in [m_H0 + 150, m_H0 + 350] GeV; tan β = 2
+    tan_beta = 2.0
+    m12 = m_heavy**2 / (tan_beta + 1 / tan_beta)
+    alpha = np.arctan(tan_beta) - np.pi / 2
+    X = lambdas_from_masses(125.0, m_heavy, m_pseudo, m_pseudo, alpha, tan_beta, m12)
+    # M = m_H0 in alignment makes λ1 = λ2 = m_h²/v² (the SM value)
+    np.testing.assert_allclose(X[0, :2], 125.0**2 / V_EW**2, rtol=1e-10)
+    assert thdm_bounded_below(X)[0] and thdm_perturbative(X)[0]
+    assert np.all(np.abs(thdm_unitarity_eigenvalues(X)) < 8 * np.pi)
+    assert (
+        thdm_allowed(X)[0] == 1.0
+    )  # (outside the seed's box, which it does not check)
