@@ -60,7 +60,8 @@ def test_repeated_predictions_agree_and_rows_are_independent(toy_fit):
     part = toy_fit.predict_uncertainty(X[10:13])
     for a, b, c in zip(full, again, part):
         np.testing.assert_array_equal(a, b)
-        np.testing.assert_allclose(a[10:13], c, rtol=1e-10)
+        # float32 draws: a row is independent of its batch up to round-off
+        np.testing.assert_allclose(a[10:13], c, rtol=1e-5, atol=1e-6)
 
 
 def test_sample_predictions_match_predictive_moments(toy_fit):
