@@ -275,7 +275,7 @@ class BayesianMLP(nn.Module):
         if torch.is_grad_enabled() or not hasattr(self.activation, "inplace"):
             return self.activation
         activation = copy.copy(self.activation)
-        activation.inplace = True
+        setattr(activation, "inplace", True)  # noqa: B010 (nn.Module typing)
         return activation
 
     def kl(self) -> torch.Tensor:
