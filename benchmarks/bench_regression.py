@@ -75,13 +75,16 @@ SKHEP_PARAMS: dict = {}
 
 
 # ------------------------------------------------------------------ problems
-def _problem(name, seed, X, y, Xt, yt, log, sigma_true=None):
+def _problem(name, seed, X, y, Xt, yt, log, sigma_true=None, y_observed=None):
+    """``yt``: the true values; ``y_observed``: noisy test targets (toys)."""
     scaler = StandardScaler().fit(X)
     return Problem(
         name,
         data=dict(X=scaler.transform(X), y=y, Xt=scaler.transform(Xt), log=log),
         draw=seed,
-        truth=dict(y=yt, sigma=sigma_true),
+        truth=dict(
+            y=yt, sigma=sigma_true, y_observed=yt if y_observed is None else y_observed
+        ),
     )
 
 
@@ -102,8 +105,10 @@ def qqbarg_problem(seed, n_train, n_test):
 def hetero_problem(seed, n_train, n_test):
     toy = make_heteroscedastic_family(seed)
     X, y = toy.make(n_train, random_state=1000 + seed)
-    Xt, _ = toy.make(n_test, random_state=2000 + seed)
-    return _problem("hetero", seed, X, y, Xt, toy.mean(Xt), False, toy.sigma(Xt))
+    Xt, yt = toy.make(n_test, random_state=2000 + seed)
+    return _problem(
+        "hetero", seed, X, y, Xt, toy.mean(Xt), False, toy.sigma(Xt), y_observed=yt
+    )
 
 
 FAMILIES = {
@@ -125,7 +130,7 @@ def metrics(problem, mean, sigma, sigma_syst, fit_s, predict_s):
     y_true = t["y"]
     if d["log"]:
         mean, sigma = np.exp(mean), np.exp(mean) * sigma
-    pull = (mean - y_true) / sigma
+    pull = (mean - t["y_observed"]) / sigma  # the toys: noisy targets, σ_tot
     out = dict(
         pull_mean=float(pull.mean()),
         pull_sd=float(pull.std()),
