@@ -72,8 +72,9 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
     statistical uncertainty σ_stat (it shrinks with more data); the learned
     width is the systematic one σ_syst (noise or limited expressivity).
     Optional boosting rounds continue training with training points of large
-    pulls ``|pred - y| / σ`` up-weighted, which lowers the tails of the error
-    distribution (precision loop-amplitude regression).
+    pulls ``|pred - y| / σ`` up-weighted. They were meant to lower the tails of
+    the error distribution (precision loop-amplitude regression) but have not
+    been shown to at equal compute; they are off by default (user guide).
 
     Inputs and targets are standardised inside the estimator. For positive
     targets that span orders of magnitude (amplitudes) set
