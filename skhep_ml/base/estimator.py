@@ -110,9 +110,16 @@ class TorchEstimatorMixin:
         rng = check_random_state(self.random_state)
         return rng, resolve_device(self.device)
 
-    def _net_callbacks(self, seed, epoch_verbosity=1):
+    def _net_callbacks(
+        self, seed, epoch_verbosity=1, schedule_epochs=None, patience=None
+    ):
         """Early stopping, the learning-rate schedule, the progress bar (from
-        ``verbose > epoch_verbosity``, in a terminal) and the user's callbacks."""
+        ``verbose > epoch_verbosity``, in a terminal) and the user's callbacks.
+
+        ``schedule_epochs`` (default ``self.max_epochs``) is the length of the
+        learning-rate schedule, ``patience`` (default ``self.n_iter_no_change``)
+        that of early stopping."""
+        n_epochs = self.max_epochs if schedule_epochs is None else schedule_epochs
         callbacks = []
         if self.early_stopping:
             callbacks.append(
@@ -120,7 +127,7 @@ class TorchEstimatorMixin:
                     "early_stopping",
                     EarlyStopping(
                         monitor="valid_loss",
-                        patience=self.n_iter_no_change,
+                        patience=patience or self.n_iter_no_change,
                         threshold=self.tol,
                         threshold_mode="abs",
                         load_best=True,
@@ -131,14 +138,14 @@ class TorchEstimatorMixin:
         if self.lr_schedule == "cosine":
             scheduler = LRScheduler(
                 policy=torch.optim.lr_scheduler.CosineAnnealingLR,
-                T_max=self.max_epochs,
+                T_max=n_epochs,
                 step_every="epoch",
             )
             callbacks.append(("lr_scheduler", scheduler))
         elif self.lr_schedule == "constant_cosine":
             scheduler = LRScheduler(
                 policy=torch.optim.lr_scheduler.LambdaLR,
-                lr_lambda=ConstantCosine(self.max_epochs),
+                lr_lambda=ConstantCosine(n_epochs),
                 step_every="epoch",
             )
             callbacks.append(("lr_scheduler", scheduler))
@@ -162,6 +169,8 @@ class TorchEstimatorMixin:
         max_epochs: int | None = None,
         batch_size: int | None = None,
         epoch_verbosity: int | None = 1,
+        schedule_epochs: int | None = None,
+        patience: int | None = None,
         **kwargs,
     ):
         """Return an uninitialised skorch net in the estimator's vocabulary.
@@ -190,6 +199,10 @@ class TorchEstimatorMixin:
             in a terminal; the next level adds a progress bar in a terminal);
             ``None``: no epoch output (the estimator reports its training
             itself). See :func:`~skhep_ml.base.progress.epoch_callbacks`.
+        schedule_epochs : int, default=None
+            Length of the learning-rate schedule (``self.max_epochs`` if None).
+        patience : int, default=None
+            Early-stopping patience in epochs (``self.n_iter_no_change`` if None).
         **kwargs
             Further skorch arguments.
         """
@@ -210,7 +223,9 @@ class TorchEstimatorMixin:
                 1, min(self.batch_size if batch_size is None else batch_size, n_samples)
             ),
             train_split=train_split,
-            callbacks=self._net_callbacks(seed, epoch_verbosity),
+            callbacks=self._net_callbacks(
+                seed, epoch_verbosity, schedule_epochs, patience
+            ),
             callbacks__print_log=print_log,
             device=device,
             verbose=int(print_log is not None),

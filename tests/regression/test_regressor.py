@@ -17,7 +17,14 @@ from skhep_ml.datasets import (
     make_heteroscedastic,
 )
 
-SMALL = dict(hidden_layer_sizes=(32, 32), max_epochs=40, lr=3e-3, random_state=0)
+# the fixed-length setting these tests were written for (no held-out split)
+SMALL = dict(
+    hidden_layer_sizes=(32, 32),
+    max_epochs=40,
+    lr=3e-3,
+    early_stopping=False,
+    random_state=0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +67,8 @@ def test_repeated_predictions_agree_and_rows_are_independent(toy_fit):
     part = toy_fit.predict_uncertainty(X[10:13])
     for a, b, c in zip(full, again, part):
         np.testing.assert_array_equal(a, b)
-        np.testing.assert_allclose(a[10:13], c, rtol=1e-10)
+        # float32 draws: a row is independent of its batch up to round-off
+        np.testing.assert_allclose(a[10:13], c, rtol=1e-5, atol=1e-6)
 
 
 def test_sample_predictions_match_predictive_moments(toy_fit):
@@ -99,7 +107,13 @@ def test_sigma_stat_shrinks_with_more_data():
 def test_boosting_lowers_largest_training_pulls():
     X, y = make_amplitude_like(1500, random_state=0)
     y = np.log(y)
-    params = dict(hidden_layer_sizes=(32, 32), max_epochs=60, lr=3e-3, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(32, 32),
+        max_epochs=60,
+        lr=3e-3,
+        early_stopping=False,
+        random_state=0,
+    )
     plain = BayesianRegressor(**params).fit(X, y)
     boosted = BayesianRegressor(n_boost_rounds=3, boost_epochs=15, **params).fit(X, y)
 
@@ -192,8 +206,7 @@ def test_pipeline_log_target_and_grid_search():
 def test_early_stopping_restores_best_and_stops():
     X, y, _ = make_heteroscedastic(600, random_state=0)
     reg = BayesianRegressor(
-        **{**SMALL, "max_epochs": 300},
-        early_stopping=True,
+        **{**SMALL, "max_epochs": 300, "early_stopping": True},
         n_iter_no_change=3,
         tol=0.05,
         lr_schedule="constant",
