@@ -34,11 +34,13 @@ from ..base import (
     value_error,
 )
 from ._channels import BreitWignerMapping, IdentityMapping, Proposal
-from ._diagnostics import check_modes
+from ._diagnostics import check_modes, missed_mass
+from ._explore import explore_peaks, peak_grid, uncovered_peaks
 from ._final_integration import final_integration
 from ._integrand_calls import IntegrandCalls
 from ._sampling import ProposalSampler, weights
 from ._stages import (
+    SeenPoints,
     first_training_rows,
     remaining_calls,
     training_rounds,
@@ -48,7 +50,7 @@ from ._stages import (
 from ._unweighting import IntegrationResult, stratified_estimate, unweight
 from ._vegas_init import adapt_grid_to_samples
 from .loss import ImportanceSamplingLoss
-from .plan import integration_box, make_plan, resolve_n_dims
+from .plan import integration_box, make_plan, resolve_n_dims, with_peak_channels
 
 __all__ = [
     "BreitWignerMapping",
@@ -139,6 +141,16 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         Share of every channel drawn without its flow (mode guard): three
         quarters from its VEGAS map alone, one quarter uniformly (through its
         mapping alone).
+    find_modes : bool, default=True
+        With one channel (``channels=None``) and a VEGAS stage: an
+        exploration stage of 5 % of ``max_evaluations`` (taken from the final
+        integration) climbs from points the VEGAS stage evaluated to the
+        local maxima of the integrand (a quadratic model of ``log f``), and
+        every distinct peak found gets a channel of its own next to the VEGAS
+        channel (at most four; a grid from the peak's marginal widths, the
+        channels weighted by the balance heuristic), so that a peak the
+        separable VEGAS grid misses is still sampled. ``n_channels_`` then
+        counts them. See :mod:`skhep_ml.integrate._explore`.
     n_transforms : int, default=None
         Coupling blocks per flow; ``None`` is ``max(2, ceil(log2(n_dims)))``
         with one channel and one block fewer (at least two) with several,
@@ -347,6 +359,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         "vegas_bins": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "grid_bins": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "defensive_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "find_modes": ["boolean"],
         "n_transforms": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "flow_bins": [Interval(numbers.Integral, 2, None, closed="left")],
         # None: the default of the plan (see plan.Plan)
@@ -388,6 +401,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         vegas_bins=None,
         grid_bins=None,
         defensive_fraction=0.05,
+        find_modes=True,
         n_transforms=None,
         flow_bins=4,
         hidden_layer_sizes=None,
@@ -421,6 +435,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         self.vegas_bins = vegas_bins
         self.grid_bins = grid_bins
         self.defensive_fraction = defensive_fraction
+        self.find_modes = find_modes
         self.n_transforms = n_transforms
         self.flow_bins = flow_bins
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -662,7 +677,6 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
             self._log_prior if with_prior else None,
             rng,
         )
-        self._make_net(stage.grids, mappings, derive_seed(rng), device)
         self.vegas_integral_, self.vegas_integral_error_ = stage.value, stage.error
         if plan.vegas_iter:
             report(
@@ -670,8 +684,17 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
                 f"VEGAS stage: {self.n_evaluations_} calls, estimate "
                 f"{value_error(stage.value, stage.error)}",
             )
+        mappings = self._add_peak_channels(stage, mappings, rng)
+        plan = self.plan_
+        self._make_net(stage.grids, mappings, derive_seed(rng), device)
         sampler = self._sampler()
         self._buffer, self._scale = first_training_rows(plan, stage, sampler)
+        # the points of every stage, for the coverage check (own samples
+        # store the joint density of point and channel: not kept)
+        seen = None if plan.own_samples else SeenPoints(n_dims)
+        if seen is not None and self._buffer is not None:
+            _, Y0 = self._buffer
+            seen.add(self._buffer[0][:, :n_dims], Y0[:, 0], Y0[:, 1])
         calls_before = self.n_evaluations_
         self._buffer, self._scale = training_rounds(
             plan,
@@ -683,6 +706,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
             rng,
             self._train_round,
             verbose=self.verbose,
+            seen=seen,
         )
         if plan.rounds:
             history = self.net_.history
@@ -709,14 +733,66 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
             f"{value_error(*self.result_)}, unweighting efficiency "
             f"{self.result_.unweighting_efficiency:.3g}",
         )
-        check_modes(
-            self.result_,
-            self._max_weight_share,
-            self.vegas_integral_,
-            self.vegas_integral_error_,
-        )
+        self._check_modes(seen)
         self._sample_seed = derive_seed(rng)
         return self
+
+    def _add_peak_channels(self, stage, mappings, rng):
+        """Exploration stage: a channel per peak found (``plan.explore_calls``)."""
+        plan = self.plan_
+        if not plan.explore_calls:
+            return mappings
+        calls_before = self.n_evaluations_
+        width = self._width
+        u_seen = (self.buffer_X_ - self.bounds_[:, 0]) / width
+        f_seen = self.buffer_y_ * math.exp(self._log_volume)
+        found, _ = explore_peaks(
+            self._evaluate, u_seen, f_seen, plan.explore_calls, rng
+        )
+        peaks = uncovered_peaks(found, stage.grids[0])
+        report(
+            self.verbose,
+            f"exploration: {self.n_evaluations_ - calls_before} calls, "
+            f"{len(found)} peak(s) found, {len(peaks)} not covered by VEGAS",
+        )
+        if not peaks:
+            return mappings
+        stage.grids = stage.grids + [
+            peak_grid(x, cov, plan.grid_bins) for x, _, cov in peaks
+        ]
+        stage.exact_log_q = True
+        C = len(stage.grids)
+        self.plan_ = with_peak_channels(plan, C)
+        if self.verbose:
+            print(self.plan_)
+        self.n_channels_ = C
+        self.channel_fractions_ = np.full(C, 1.0 / C)
+        return [None] * C
+
+    def _check_modes(self, seen):
+        """Warn on signs of a lost mode; widen ``integral_error_`` to cover it."""
+        missed = (0.0, 0.0)
+        if seen is not None and len(seen.u):
+            log_g = self._log_density_unit(seen.u)
+            missed = missed_mass(seen.as_dict(), log_g, self.result_)
+        error = check_modes(
+            self.result_,
+            self._weight_tail,
+            self.vegas_integral_,
+            self.vegas_integral_error_,
+            missed,
+        )
+        if error > self.integral_error_:
+            r = self.result_
+            self.result_ = IntegrationResult(
+                r.value,
+                error,
+                r.n_evaluations,
+                r.rel_std,
+                r.unweighting_efficiency,
+                r.unweighting_efficiency_q,
+            )
+            self.integral_error_ = error
 
     def _train_round(self, X, Y, *, seed):
         """One round of online training: ``net_.partial_fit`` on float32 tensors.
@@ -734,9 +810,9 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         self._drop_inference_copy()
 
     def _integrate(self, n, rng):
-        """Final integration with ``n`` calls; keeps the largest weight's share."""
+        """Final integration with ``n`` calls; keeps the weight-tail diagnostics."""
         sampler = self._sampler()
-        result, self._max_weight_share = final_integration(
+        result, self._weight_tail = final_integration(
             sampler, n, rng, stratified=self.stratified
         )
         return result

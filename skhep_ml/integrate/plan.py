@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from ..base import check_hidden_layer_sizes
 
-__all__ = ["Plan", "integration_box", "make_plan", "resolve_n_dims"]
+__all__ = [
+    "Plan",
+    "integration_box",
+    "make_plan",
+    "resolve_n_dims",
+    "with_peak_channels",
+]
+
+#: share of the budget of the exploration stage (``find_modes``)
+EXPLORE_SHARE = 0.05
 
 #: the dimension from which the "high" regime's defaults apply (``d >= 4``)
 HIGH_REGIME_FROM = 4
@@ -107,6 +116,13 @@ class Plan:
          - the rest of ``N`` (at least 4, else a ValueError);
            ``n_integration_samples`` without ``N``
          - the final integration's estimate is the result
+       * - ``explore_calls``
+         - ``find_modes`` with one channel and a VEGAS stage: 5 % of ``N``
+           (of the planned calls without ``N``), taken from the final
+           integration, which also gets what the climbs leave; else 0
+         - the climbs of :mod:`._explore` reach a Gaussian peak in about
+           ``2 (d + 1)(d + 2)`` calls from its tail (115 at 6-d); 5 % holds
+           a few such climbs per peak up to 16-d at 1e5 calls
        * - ``vegas_bins``
          - ``vegas_bins``, else 128 for ``d <= 2`` and 64 above
          - a finer grid pays in low dimensions (every bin of an axis sees all
@@ -213,6 +229,8 @@ class Plan:
         Initial spread of the channel-weight network's last layer.
     cw_hidden_layer_sizes : tuple of int
         Hidden widths of the channel-weight network.
+    explore_calls : int
+        Most calls of the exploration stage (0: none).
     """
 
     n_dims: int
@@ -243,6 +261,7 @@ class Plan:
     flow_prior: bool
     cw_init_std: float
     cw_hidden_layer_sizes: tuple = (32,)
+    explore_calls: int = 0
 
     def round_loss(self, r):
         """The objective of training round ``r``."""
@@ -279,6 +298,7 @@ class Plan:
                 if self.variance_from < self.rounds
                 else ""
             ),
+            f"  exploration     up to {self.explore_calls} calls",
             f"  final           {self.final_calls} calls",
         ]
         width = max(len(k) for k in asdict(self))
@@ -441,6 +461,13 @@ def make_plan(est, n_dims, n_channels):
     else:
         blocks = max(2, math.ceil(math.log2(d)) - (C > 1))
     identical = isinstance(est.channels, numbers.Integral) and est.channels > 1
+    explore = 0
+    if online and v_iter and est.find_modes and est.channels is None:
+        total = est.max_evaluations or (v_iter * v_per + rounds * per + final)
+        explore = int(EXPLORE_SHARE * total)
+        if est.max_evaluations is not None:
+            explore = min(explore, max(final - 4, 0))
+            final -= explore
     return Plan(
         n_dims=d,
         n_channels=C,
@@ -469,4 +496,22 @@ def make_plan(est, n_dims, n_channels):
         map_prior=isinstance(est.channels, list) and C > 1,
         flow_prior=identical,
         cw_init_std=0.5 if identical and est.prior_weights is None else 0.0,
+        explore_calls=int(explore),
+    )
+
+
+def with_peak_channels(plan, n_channels):
+    """The plan with ``n_channels`` channels: the VEGAS one and found peaks'.
+
+    The channels differ by their grids only, so they train on every point
+    and are weighted by their densities (the balance heuristic), as
+    identical channels are; the schedule stays that of the single channel.
+    """
+    return replace(
+        plan,
+        n_channels=int(n_channels),
+        own_samples=False,
+        map_prior=False,
+        flow_prior=True,
+        cw_init_std=0.0,
     )

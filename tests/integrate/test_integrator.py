@@ -453,12 +453,22 @@ def test_wrong_shape_and_dimension_errors():
 
 def test_mode_guard_warns_on_disagreement():
     est = _fit(Camel(2), budget=10_000)
+    calm = {"max_share": 1e-4, "pareto_k": 0.2}
     wrong = IntegrationResult(0.5, 1e-3, 10_000)
     with pytest.warns(RuntimeWarning, match="lost a mode"):
-        check_modes(wrong, 0.0, est.vegas_integral_, est.vegas_integral_error_)
-    # one dominant weight: a lost mode too
+        error = check_modes(wrong, calm, est.vegas_integral_, est.vegas_integral_error_)
+    # the widened error covers the VEGAS stage's excess
+    assert error >= est.vegas_integral_ - 0.5
+    # a final estimate above the VEGAS stage's is VEGAS's loss: no warning
+    above = IntegrationResult(2 * est.vegas_integral_, 1e-3, 10_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_modes(above, calm, est.vegas_integral_, 1e-3) == 1e-3
+    # one dominant weight, or a heavy tail of weights: a lost mode too
     with pytest.warns(RuntimeWarning, match="one weight carries"):
-        check_modes(est.result_, 0.5, np.nan, np.nan)
+        check_modes(est.result_, {"max_share": 0.5, "pareto_k": 0.2}, np.nan, np.nan)
+    with pytest.warns(RuntimeWarning, match="Pareto k"):
+        check_modes(est.result_, {"max_share": 1e-4, "pareto_k": 0.9}, np.nan, np.nan)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
