@@ -164,6 +164,12 @@ def check_modes(result, tail, vegas_value, vegas_error, missed=(0.0, 0.0)):
         missed mass or by the VEGAS stage's excess when those fire.
     """
     value, error = result
+    if not value > 0:
+        _warn(
+            "the integrand was 0 at every point of the final integration: a "
+            "region where it is not 0 may have been missed entirely."
+        )
+        return float(error)
     if tail["max_share"] > max_share_allowed(result.n_evaluations):
         _warn(
             f"one weight carries {tail['max_share']:.1%} of the integral: the "

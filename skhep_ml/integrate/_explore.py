@@ -22,8 +22,10 @@ __all__ = ["climb", "explore_peaks", "peak_grid", "uncovered_peaks"]
 
 #: the most peaks given a channel (a cost bound: each channel is one flow)
 MAX_PEAKS = 4
-#: the most climbs
+#: the most climbs, and the failed steps in a row that end one (a plateau,
+#: such as the inside of an indicator, has no maximum to climb to)
 N_SEEDS = 8
+MAX_FAILURES = 3
 #: a peak gets a channel where the VEGAS map's density at it is below this
 #: share of the density a proposal for the peaks alone would have there (a
 #: weight above four times the mean at the peak)
@@ -52,7 +54,8 @@ def climb(evaluate, x0, scale, calls, rng):
     (Gaussian, of per-axis spread ``s``), fits ``log f`` by a quadratic and
     moves to its maximum (at most 20 spreads away) or, where the fit is not
     concave, along its gradient; the spread becomes the fitted local width
-    on success and halves on failure.
+    on success and halves on failure (``MAX_FAILURES`` failures in a row
+    end the climb).
 
     Parameters
     ----------
@@ -88,7 +91,8 @@ def climb(evaluate, x0, scale, calls, rng):
     s = np.full(d, float(scale))
     n_pts = (d + 1) * (d + 2)
     cov = None
-    while spent + n_pts + 1 <= calls and s.max() > 1e-9:
+    failures = 0
+    while spent + n_pts + 1 <= calls and s.max() > 1e-9 and failures < MAX_FAILURES:
         X = np.clip(x + s * rng.standard_normal((n_pts, d)), 0.0, 1.0)
         F = evaluate(X)
         spent += n_pts
@@ -115,6 +119,7 @@ def climb(evaluate, x0, scale, calls, rng):
         cands = [(f_new, x_new, True), (F[best], X[best], False)]
         f_c, x_c, from_fit = max(cands, key=lambda t: t[0])
         if f_c > 0 and math.log(f_c) > log_fx + 1e-3:
+            failures = 0
             x, log_fx = x_c, math.log(f_c)
             if concave and from_fit:
                 cov = fit_cov
@@ -125,6 +130,7 @@ def climb(evaluate, x0, scale, calls, rng):
             cov = fit_cov
             break  # at the maximum of a concave fit
         else:
+            failures += 1
             s = s / 2.0
     return x, log_fx, cov, spent
 
@@ -158,7 +164,8 @@ def explore_peaks(evaluate, u, f, calls, rng):
     The first climb starts at the largest value; every later one at the
     point where ``f`` most exceeds the Gaussian (Laplace) models of the peaks
     found so far, by at least a factor ``e`` (a point the found peaks do not
-    explain), so the climbs spread over distinct peaks. At most
+    explain), so the climbs spread over distinct peaks; a climb that ends
+    without a peak removes the points of its level. At most
     ``N_SEEDS`` climbs, each spending at most a quarter of the calls left.
 
     Parameters
@@ -198,8 +205,13 @@ def explore_peaks(evaluate, u, f, calls, rng):
         x, log_fx, cov, used = climb(evaluate, x0, 0.05, (calls - spent) // 4, rng)
         spent += used
         peak = (x, log_fx, cov)
-        if cov is not None and np.all(np.isfinite(cov)) and _distinct(peak, peaks):
-            peaks.append(peak)
+        if cov is not None and np.all(np.isfinite(cov)):
+            if _distinct(peak, peaks):
+                peaks.append(peak)
+        else:
+            # no peak (a plateau or a ridge): its level is explained
+            same = np.abs(log_f - log_fx) < 1.0
+            u, log_f = u[~same], log_f[~same]
     return peaks, spent
 
 
