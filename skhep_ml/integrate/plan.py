@@ -113,7 +113,7 @@ class Plan:
            4, 6, and at 1e6 calls 0.00, 0.01, 0.40, 0.96. On 12 family
            draws at d = 2..16 and 1e5 calls (the table in the user guide,
            with the exploration stage) the draws where the blend moves
-           (d = 3-5) keep |pull| < 3 with equal or smaller errors at d = 3;
+           (d = 3-5) keep ``|pull| < 3`` with equal or smaller errors at d = 3;
            the blend itself was not measured apart, and at 1e6 calls
            (where it moves 4-6-d towards the low limit) it is unmeasured
        * - ``hidden_layer_sizes``, ``activation``
