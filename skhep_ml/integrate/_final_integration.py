@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ._diagnostics import weight_tail
 from ._sampling import weights
 from ._unweighting import (
     IntegrationResult,
@@ -62,8 +63,9 @@ def final_integration(sampler, n, rng, *, stratified):
     Returns
     -------
     result : IntegrationResult
-    max_weight_share : float
-        The largest event weight's share of the sum (a lost-mode signal).
+    tail : dict
+        :func:`._diagnostics.weight_tail` of the event weights: the largest
+        weight's share of the sum and the Pareto tail index (lost-mode signals).
     """
     plan = strata_plan(sampler, n) if stratified else None
     if plan is None:
@@ -76,7 +78,6 @@ def final_integration(sampler, n, rng, *, stratified):
         value, error, w = _integrate_adaptive(sampler, n, plan, rng)
     mean_w = w.mean()
     rel = float(w.std() / mean_w) if mean_w > 0 else np.nan
-    share = float(w.max() / w.sum()) if mean_w > 0 else 0.0
     result = IntegrationResult(
         value,
         error,
@@ -85,7 +86,7 @@ def final_integration(sampler, n, rng, *, stratified):
         unweighting_efficiency(w) if mean_w > 0 else 0.0,
         unweighting_efficiency(w, 0.999) if mean_w > 0 else 0.0,
     )
-    return result, share
+    return result, weight_tail(w)
 
 
 def strata_plan(sampler, n):

@@ -24,6 +24,7 @@ from ._unweighting import split_counts
 from ._vegas_init import adapt_vegas_grid, adapt_vegas_integrator
 
 __all__ = [
+    "SeenPoints",
     "VegasStage",
     "first_training_rows",
     "remaining_calls",
@@ -46,12 +47,57 @@ class VegasStage:
         Channel -> ``(u, f, log_q or log_jac)`` of its last iteration's points.
     value, error : float
         Estimate of the last iterations (``nan`` without a VEGAS stage).
+    log_q : dict
+        Channel -> exact log density its last iteration's points were drawn
+        from.
+    exact_log_q : bool
+        The first training rows take ``log_q`` (the points came from one
+        VEGAS channel, to which other channels were added).
     """
 
     grids: list
     records: dict = field(default_factory=dict)
     value: float = np.nan
     error: float = np.nan
+    log_q: dict = field(default_factory=dict)
+    exact_log_q: bool = False
+
+
+class SeenPoints:
+    """The evaluated points of largest ``f / q`` of every stage, kept for checks.
+
+    ``q`` is the density a point was drawn from (the mixture of the
+    channels), so ``sum(f / q) / n`` over all ``n`` points seen is an
+    importance-sampling estimate of the integral; the ``capacity`` points of
+    largest ``f / q`` carry it where the proposals were thin. Used by the
+    coverage diagnostic (:func:`._diagnostics.missed_mass`).
+    """
+
+    #: points kept (a memory bound, not a tuned value)
+    capacity = 4096
+
+    def __init__(self, n_dims):
+        self.u = np.empty((0, n_dims))
+        self.f = np.empty(0)
+        self.c = np.empty(0)
+        self.n = 0
+
+    def add(self, u, f, log_q):
+        """Add points ``u`` with values ``f`` drawn from density ``exp(log_q)``."""
+        with np.errstate(over="ignore"):
+            c = np.where(f > 0, f * np.exp(-np.asarray(log_q, np.float64)), 0.0)
+        self.n += len(f)
+        u = np.concatenate([self.u, u])
+        f = np.concatenate([self.f, f])
+        c = np.concatenate([self.c, c])
+        if len(c) > self.capacity:
+            keep = np.argpartition(c, len(c) - self.capacity)[-self.capacity :]
+            u, f, c = u[keep], f[keep], c[keep]
+        self.u, self.f, self.c = u, f, c
+
+    def as_dict(self):
+        """``{"u", "f", "c", "n"}``."""
+        return dict(u=self.u, f=self.f, c=self.c, n=self.n)
 
 
 def _tail(chunks, n):
@@ -125,10 +171,12 @@ def vegas_stage(plan, mappings, evaluate, log_prior, rng):
             )
             records[i] = _tail(records[i], len(u_last))
             records[i] = (*records[i][:2], log_q_last - records[i][2])
+            stage.log_q[i] = records[i][2]
             parts.append((mean, var))
         else:
             grid, (_, h_last, neg_log_jac) = adapt_vegas_grid(h, plan.n_dims, **adapt)
             records[i] = _tail(records[i], len(h_last))
+            stage.log_q[i] = neg_log_jac - records[i][2]
             w = h_last * np.exp(-neg_log_jac)
             parts.append((w.mean(), w.var(ddof=1) / len(w)))
         stage.grids.append(grid)
@@ -172,7 +220,9 @@ def first_training_rows(plan, stage, sampler):
     u = np.concatenate([records[i][0] for i in keys])
     f = np.concatenate([records[i][1] for i in keys])
     ch = np.concatenate([np.full(len(records[i][0]), i) for i in keys])
-    if plan.vegas_integrator and (plan.n_channels == 1 or plan.own_samples):
+    if stage.exact_log_q:
+        log_q = np.concatenate([stage.log_q[i] for i in keys])
+    elif plan.vegas_integrator and (plan.n_channels == 1 or plan.own_samples):
         log_q = np.concatenate([records[i][2] for i in keys])
     else:
         lq_v = sampler.forward(
@@ -209,7 +259,17 @@ def _round_data(buffer, new, rng, n_reuse, cap):
 
 
 def training_rounds(
-    plan, net, sampler, evaluate, buffer, scale, rng, train_round, *, verbose=0
+    plan,
+    net,
+    sampler,
+    evaluate,
+    buffer,
+    scale,
+    rng,
+    train_round,
+    *,
+    verbose=0,
+    seen=None,
 ):
     """Train for ``plan.rounds`` rounds on fresh draws and reused buffered rows.
 
@@ -233,6 +293,9 @@ def training_rounds(
         ``train_round(X, Y, seed=...)``: one round of gradient steps.
     verbose : int, default=0
         2 prints one line per round (fresh calls, training rows, loss, lr).
+    seen : SeenPoints, default=None
+        Collects every round's points (with the density of the mixture they
+        were drawn from); ``None``: not kept.
 
     Returns
     -------
@@ -252,8 +315,8 @@ def training_rounds(
             channel_weights=False,
         )
         f = evaluate(draw["u"])
-        if scale is None:
-            scale = float(f.mean()) if f.mean() > 0 else 1.0
+        if seen is not None:
+            seen.add(draw["u"], f, draw.get("log_q_sample", draw["log_g"]))
         new = training_rows(
             draw["u"],
             draw["ch"],
@@ -267,6 +330,9 @@ def training_rounds(
             buffer, new, rng, n_reuse, plan.buffer_size
         )
         Y = train_Y.copy()
+        # the losses are scale-free; a per-round scale keeps the float32 rows
+        # finite when a round finds values far above the earlier ones
+        scale = _round_scale(Y[:, 0], scale)
         Y[:, 0] /= scale
         train_round(train_X, Y, seed=derive_seed(rng))
         report(
@@ -277,6 +343,12 @@ def training_rounds(
             level=2,
         )
     return buffer, scale
+
+
+def _round_scale(f, scale):
+    """The scale of a round's values: their mean, or the previous scale."""
+    mean = float(f.mean())
+    return mean if mean > 0 and np.isfinite(mean) else (scale or 1.0)
 
 
 def update_fractions(buffer, forward, n_channels):

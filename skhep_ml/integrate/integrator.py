@@ -34,11 +34,13 @@ from ..base import (
     value_error,
 )
 from ._channels import BreitWignerMapping, IdentityMapping, Proposal
-from ._diagnostics import check_modes
+from ._diagnostics import check_modes, missed_mass
+from ._explore import explore_peaks, peak_grid, uncovered_peaks
 from ._final_integration import final_integration
 from ._integrand_calls import IntegrandCalls
 from ._sampling import ProposalSampler, weights
 from ._stages import (
+    SeenPoints,
     first_training_rows,
     remaining_calls,
     training_rounds,
@@ -48,7 +50,7 @@ from ._stages import (
 from ._unweighting import IntegrationResult, stratified_estimate, unweight
 from ._vegas_init import adapt_grid_to_samples
 from .loss import ImportanceSamplingLoss
-from .plan import integration_box, make_plan, resolve_n_dims
+from .plan import integration_box, make_plan, resolve_n_dims, with_peak_channels
 
 __all__ = [
     "BreitWignerMapping",
@@ -96,14 +98,16 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         joblib workers for numpy integrands (chunks of each batch); works with
         any joblib backend (``joblib.parallel_config(backend="dask")``).
     max_evaluations : int, default=None
-        Exact number of integrand calls ``fit`` spends. Up to three
-        dimensions VEGAS adaptation takes at most 15 % up to 1e5 calls (10 %
-        at 1e6: its share falls as ``N^-0.18`` beyond), training at most 25 %
-        (rounds shrink to fit; 20 % with the default ``n_samples_per_iter``);
-        from four dimensions on 20 % and 35 % (30 %) up to 1e5 calls, growing
-        as ``N^0.82`` beyond; the final integration takes the rest (see
-        :class:`~skhep_ml.integrate.plan.Plan`). ``None``: the sum of the
-        planned stages.
+        Exact number of integrand calls ``fit`` spends. In low dimensions
+        VEGAS adaptation takes at most 15 % up to 1e5 calls (10 % at 1e6: its
+        share falls as ``N^-0.18`` beyond), training at most 25 % (rounds
+        shrink to fit; 20 % with the default ``n_samples_per_iter``); in high
+        dimensions 20 % and 35 % (30 %) up to 1e5 calls, growing as
+        ``N^0.82`` beyond; in between a smooth blend of the two (the plan's
+        ``blend``, a function of the dimension and the budget); the
+        exploration stage (``find_modes``) takes 5 %, the final integration
+        the rest (see :class:`~skhep_ml.integrate.plan.Plan`). ``None``: the
+        sum of the planned stages.
     channels : int or list of nn.Module or None, default=None
         Number of channels, or one mapping per channel (torch modules with
         ``forward(u) -> (x, log|dx/du|)`` and ``inverse(x) -> (u, log|du/dx|)``
@@ -124,21 +128,32 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         Integrand calls per VEGAS iteration (split between channels).
         ``None``: the VEGAS share of ``max_evaluations`` (see there) over the
         ``vegas_iter`` iterations (2000 without ``max_evaluations``), so the
-        grid improves with the budget. Above four dimensions the grid is
-        adapted by ``vegas.Integrator`` (adaptive stratified sampling), below
-        by a bare ``vegas.AdaptiveMap`` on uniform points.
+        grid improves with the budget. In high dimensions (the plan's
+        ``grid_blend >= 1/2``: from 5-d at 1e5 calls) the grid is adapted by
+        ``vegas.Integrator`` (adaptive stratified sampling), else by a bare
+        ``vegas.AdaptiveMap`` on uniform points.
     vegas_bins : int, default=None
-        VEGAS bins per dimension during adaptation; ``None`` is 128 for
-        ``n_dims <= 2``, else 64.
+        VEGAS bins per dimension during adaptation; ``None`` is
+        ``128 * 2^-blend`` (128 in low dimensions, 64 in high ones).
     grid_bins : int, default=None
         Bins kept after bin reduction (the proposal's VEGAS map); ``None``
-        keeps all ``vegas_bins`` for ``n_dims <= 4`` and reduces to 32 above
-        (a finer grid pays in low dimensions; in high ones a coarser grid
-        keeps the phantom peaks of a separable grid broad for the flow).
+        keeps ``vegas_bins * 2^-grid_blend``: all in low dimensions, half in
+        high ones (a finer grid pays in low dimensions; in high ones a coarser
+        grid keeps the phantom peaks of a separable grid broad for the flow).
     defensive_fraction : float, default=0.05
         Share of every channel drawn without its flow (mode guard): three
         quarters from its VEGAS map alone, one quarter uniformly (through its
         mapping alone).
+    find_modes : bool, default=True
+        With one channel (``channels=None``) and a VEGAS stage: an
+        exploration stage of 5 % of ``max_evaluations`` (taken from the final
+        integration) climbs from points the VEGAS stage evaluated to the
+        local maxima of the integrand (a quadratic model of ``log f``), and
+        every distinct peak found gets a channel of its own next to the VEGAS
+        channel (at most four; a grid from the peak's marginal widths, the
+        channels weighted by the balance heuristic), so that a peak the
+        separable VEGAS grid misses is still sampled. ``n_channels_`` then
+        counts them. See :mod:`skhep_ml.integrate._explore`.
     n_transforms : int, default=None
         Coupling blocks per flow; ``None`` is ``max(2, ceil(log2(n_dims)))``
         with one channel and one block fewer (at least two) with several,
@@ -150,19 +165,19 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         instead of 8 the tasks of ``benchmarks/bench_integration.py`` meet
         the same goals (seeds 0-2, both budgets) in 0.75x-0.9x the wall time.
     hidden_layer_sizes : tuple of int, default=None
-        Conditioner widths. ``None``: ``(16, 16)`` up to three dimensions,
-        ``(32, 32)`` from four on.
+        Conditioner widths. ``None``: two layers of ``16 * 2^blend``:
+        ``(16, 16)`` in low dimensions, ``(32, 32)`` in high ones.
     activation : str, default=None
-        Conditioner activation. ``None``: ``"relu"`` up to three dimensions
-        (up to three dimensions the flow passes of the final integration
-        dominate the overhead, and a ReLU pass costs ~0.45 µs per point
-        against ~0.75 µs for SiLU), ``"silu"`` from four on.
+        Conditioner activation. ``None``: ``"relu"`` where ``blend < 1/2``
+        (in low dimensions the flow passes of the final integration dominate
+        the overhead, and a ReLU pass costs ~0.45 µs per point against
+        ~0.75 µs for SiLU), else ``"silu"``.
     loss : {"auto", "variance", "kl"}, default="auto"
         Training objective (see :func:`skhep_ml.integrate.loss.variance_loss` and
-        :func:`skhep_ml.integrate.loss.kl_loss`). ``"auto"``: the variance loss up to
-        three dimensions (it targets the weight variance, hence the
-        unweighting, directly); from four on the KL loss for the first three
-        quarters of the training rounds (its gradient grows as ``w log w``, not
+        :func:`skhep_ml.integrate.loss.kl_loss`). ``"auto"``: the variance loss in
+        low dimensions (it targets the weight variance, hence the
+        unweighting, directly); in high ones the KL loss for the first
+        ``3/4 * blend`` of the training rounds (its gradient grows as ``w log w``, not
         ``w²``, so it stays stable while the weights of a high-dimensional
         proposal are still heavy-tailed) and the variance loss for the last
         quarter, which trims the largest weights of the trained proposal (on
@@ -170,15 +185,15 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         unweighting efficiency relative to madnis's 2.1x instead of 0.95x).
     n_iter : int, default=None
         Online training rounds (with an integrand); epochs over the buffer
-        without one. ``None``: ``sqrt(max_evaluations) / 64`` rounds up to
-        three dimensions and ``sqrt(max_evaluations) / 16`` from four on
-        (5 and 20 at 1e5 calls), between 1 and 50; 50 without
+        without one. ``None``: ``sqrt(max_evaluations) * 4^blend / 64``
+        rounds (5 in low and 20 in high dimensions at 1e5 calls), between 1
+        and 50; 50 without
         ``max_evaluations``. With the calls per round also growing as
         ``sqrt(N)``, the fixed cost of a round (a draw and its gradient
         steps) stays a small share of the overhead at small budgets.
     n_samples_per_iter : int, default=None
         Fresh integrand calls per round. ``None``: 20 % of ``max_evaluations``
-        (30 % from four dimensions on, see ``max_evaluations``) spread over
+        (to 30 % in high dimensions, see ``max_evaluations``) spread over
         the rounds (at least 64), so the training compute grows
         with the call budget; 1000 without ``max_evaluations``.
     buffer_size : int, default=None
@@ -187,7 +202,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
     buffer_reuse : float, default=None
         Each round also trains on ``buffer_reuse`` times its fresh calls in
         points drawn from the buffer (importance-weighted by their stored
-        densities). ``None``: 0 up to three dimensions, 1 from four on. Raise
+        densities). ``None``: ``blend`` (0 in low, 1 in high dimensions). Raise
         it when integrand calls are expensive: a reused point costs a training
         pass, not a call.
     n_integration_samples : int, default=10000
@@ -208,8 +223,8 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         points per step, sets how well a thin structure such as the ring is
         learnt); 1024 when learning from an evaluated buffer.
     lr : float, default=None
-        Adam learning rate (cosine-decayed over the rounds). ``None``: 1e-2 up
-        to three dimensions, 2e-2 from four on.
+        Adam learning rate (cosine-decayed over the rounds). ``None``:
+        ``1e-2 * 2^blend`` (1e-2 in low, 2e-2 in high dimensions).
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
     callbacks : list, default=None
@@ -279,13 +294,14 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
     statistical errors); integrand values and estimates are float64. The
     training compute is set by the rounds times ``(1 + buffer_reuse)`` times
     the round's calls, in steps of ``batch_size`` points: with the defaults
-    and 1e5 calls 20 steps up to three dimensions and 60 from four on, with
+    and 1e5 calls 20 steps in low dimensions and 60 in high ones, with
     1e6 calls about 200 and 400. The defaults left at ``None`` are the rules
-    of :class:`~skhep_ml.integrate.plan.Plan` and follow two regimes,
-    measured in ``benchmarks/bench_integration.py``: up to three
-    dimensions the final stratified integration dominates the error and its
-    flow passes the overhead, so the conditioner is narrow and the training
-    short; from four dimensions on the proposal's quality dominates. The
+    of :class:`~skhep_ml.integrate.plan.Plan`, smooth blends between two
+    limits measured in ``benchmarks/bench_integration.py``: where fine
+    strata pay (low dimensions, large budgets) the final stratified
+    integration dominates the error and its flow passes the overhead, so the
+    conditioner is narrow and the training short; where they do not, the
+    proposal's quality dominates. The
     variance loss minimises
     ``Var_g[f/g] / I²`` estimated on buffered points with
     ``q_test / q_sample`` importance ratios.
@@ -347,6 +363,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         "vegas_bins": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "grid_bins": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "defensive_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "find_modes": ["boolean"],
         "n_transforms": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "flow_bins": [Interval(numbers.Integral, 2, None, closed="left")],
         # None: the default of the plan (see plan.Plan)
@@ -388,6 +405,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         vegas_bins=None,
         grid_bins=None,
         defensive_fraction=0.05,
+        find_modes=True,
         n_transforms=None,
         flow_bins=4,
         hidden_layer_sizes=None,
@@ -421,6 +439,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         self.vegas_bins = vegas_bins
         self.grid_bins = grid_bins
         self.defensive_fraction = defensive_fraction
+        self.find_modes = find_modes
         self.n_transforms = n_transforms
         self.flow_bins = flow_bins
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -662,7 +681,6 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
             self._log_prior if with_prior else None,
             rng,
         )
-        self._make_net(stage.grids, mappings, derive_seed(rng), device)
         self.vegas_integral_, self.vegas_integral_error_ = stage.value, stage.error
         if plan.vegas_iter:
             report(
@@ -670,8 +688,17 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
                 f"VEGAS stage: {self.n_evaluations_} calls, estimate "
                 f"{value_error(stage.value, stage.error)}",
             )
+        mappings = self._add_peak_channels(stage, mappings, rng)
+        plan = self.plan_
+        self._make_net(stage.grids, mappings, derive_seed(rng), device)
         sampler = self._sampler()
         self._buffer, self._scale = first_training_rows(plan, stage, sampler)
+        # the points of every stage, for the coverage check (own samples
+        # store the joint density of point and channel: not kept)
+        seen = None if plan.own_samples else SeenPoints(n_dims)
+        if seen is not None and self._buffer is not None:
+            _, Y0 = self._buffer
+            seen.add(self._buffer[0][:, :n_dims], Y0[:, 0], Y0[:, 1])
         calls_before = self.n_evaluations_
         self._buffer, self._scale = training_rounds(
             plan,
@@ -683,6 +710,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
             rng,
             self._train_round,
             verbose=self.verbose,
+            seen=seen,
         )
         if plan.rounds:
             history = self.net_.history
@@ -709,14 +737,66 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
             f"{value_error(*self.result_)}, unweighting efficiency "
             f"{self.result_.unweighting_efficiency:.3g}",
         )
-        check_modes(
-            self.result_,
-            self._max_weight_share,
-            self.vegas_integral_,
-            self.vegas_integral_error_,
-        )
+        self._check_modes(seen)
         self._sample_seed = derive_seed(rng)
         return self
+
+    def _add_peak_channels(self, stage, mappings, rng):
+        """Exploration stage: a channel per peak found (``plan.explore_calls``)."""
+        plan = self.plan_
+        if not plan.explore_calls:
+            return mappings
+        calls_before = self.n_evaluations_
+        width = self._width
+        u_seen = (self.buffer_X_ - self.bounds_[:, 0]) / width
+        f_seen = self.buffer_y_ * math.exp(self._log_volume)
+        found, _ = explore_peaks(
+            self._evaluate, u_seen, f_seen, plan.explore_calls, rng
+        )
+        peaks = uncovered_peaks(found, stage.grids[0])
+        report(
+            self.verbose,
+            f"exploration: {self.n_evaluations_ - calls_before} calls, "
+            f"{len(found)} peak(s) found, {len(peaks)} not covered by VEGAS",
+        )
+        if not peaks:
+            return mappings
+        stage.grids = stage.grids + [
+            peak_grid(x, cov, plan.grid_bins) for x, _, cov in peaks
+        ]
+        stage.exact_log_q = True
+        C = len(stage.grids)
+        self.plan_ = with_peak_channels(plan, C)
+        if self.verbose:
+            print(self.plan_)
+        self.n_channels_ = C
+        self.channel_fractions_ = np.full(C, 1.0 / C)
+        return [None] * C
+
+    def _check_modes(self, seen):
+        """Warn on signs of a lost mode; widen ``integral_error_`` to cover it."""
+        missed = (0.0, 0.0)
+        if seen is not None and len(seen.u):
+            log_g = self._log_density_unit(seen.u)
+            missed = missed_mass(seen.as_dict(), log_g, self.result_)
+        error = check_modes(
+            self.result_,
+            self._weight_tail,
+            self.vegas_integral_,
+            self.vegas_integral_error_,
+            missed,
+        )
+        if error > self.integral_error_:
+            r = self.result_
+            self.result_ = IntegrationResult(
+                r.value,
+                error,
+                r.n_evaluations,
+                r.rel_std,
+                r.unweighting_efficiency,
+                r.unweighting_efficiency_q,
+            )
+            self.integral_error_ = error
 
     def _train_round(self, X, Y, *, seed):
         """One round of online training: ``net_.partial_fit`` on float32 tensors.
@@ -734,9 +814,9 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         self._drop_inference_copy()
 
     def _integrate(self, n, rng):
-        """Final integration with ``n`` calls; keeps the largest weight's share."""
+        """Final integration with ``n`` calls; keeps the weight-tail diagnostics."""
         sampler = self._sampler()
-        result, self._max_weight_share = final_integration(
+        result, self._weight_tail = final_integration(
             sampler, n, rng, stratified=self.stratified
         )
         return result

@@ -202,7 +202,10 @@ class ImportanceSamplingLoss(nn.Module):
         self.loss = loss
 
     def forward(self, output, packed: torch.Tensor) -> torch.Tensor:
-        log_q, log_alpha = output
+        # in float64: the squared weights of a heavy-tailed round overflow
+        # float32 (the variance loss), which would poison the flow with NaNs
+        log_q, log_alpha = (t.double() for t in output)
+        packed = packed.double()
         f = packed[:, 0]
         log_q_sample = packed[:, 1]
         # rescale by the batch maximum of log q_sample: ratios are unchanged

@@ -11,34 +11,73 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from ..base import check_hidden_layer_sizes
 
-__all__ = ["Plan", "integration_box", "make_plan", "resolve_n_dims"]
+__all__ = [
+    "Plan",
+    "integration_box",
+    "make_plan",
+    "resolve_n_dims",
+    "with_peak_channels",
+]
 
-#: the dimension from which the "high" regime's defaults apply (``d >= 4``)
-HIGH_REGIME_FROM = 4
+#: share of the budget of the exploration stage (``find_modes``)
+EXPLORE_SHARE = 0.05
 
-#: defaults of the parameters left at ``None``, by regime (see the table)
-REGIME_DEFAULTS = {
-    "low": dict(
-        hidden_layer_sizes=(16, 16),
-        activation="relu",
-        buffer_reuse=0.0,
-        lr=1e-2,
-        rounds_per_sqrt_call=1.0 / 64.0,
-    ),
-    "high": dict(
-        hidden_layer_sizes=(32, 32),
-        activation="silu",
-        buffer_reuse=1.0,
-        lr=2e-2,
-        rounds_per_sqrt_call=1.0 / 16.0,
-    ),
-}
+#: strata per axis ``k = (N / 2)^(1/d)`` at which the defaults are half-way
+#: between their low- and high-dimensional limits (``blend = 1/2``): between
+#: the 3-d (k = 37) and 4-d (k = 15) draws at 1e5 calls, where the measured
+#: defaults switched before; and for the VEGAS grid (``grid_blend``) between
+#: the 4-d and 5-d draws (k = 15 and 8.7)
+K_FINAL = 24.0
+K_GRID = 11.4
+#: steepness of the blends in ``log k`` (a factor 2 in ``k`` moves a blend
+#: from 1/2 to 1/17 or 16/17)
+BLEND_POWER = 4.0
+#: the budget the blends assume without ``max_evaluations``
+REFERENCE_BUDGET = 1e5
+
+#: the defaults at the two ends of the blend (``blend = 0`` and ``1``); a
+#: numeric default is ``low * (high / low) ** blend``
+LIMITS = dict(
+    width=(16, 32),
+    buffer_reuse=(0.0, 1.0),
+    lr=(1e-2, 2e-2),
+    rounds_per_sqrt_call=(1.0 / 64.0, 1.0 / 16.0),
+    vegas_bins=(128, 64),
+)
+
+
+def strata_per_axis(d, N):
+    """``k = (N / 2)^(1/d)``: cells per axis of a stratification of ``N`` calls."""
+    N = REFERENCE_BUDGET if N is None else float(N)
+    return (N / 2.0) ** (1.0 / d)
+
+
+def blend(d, N, k_half=K_FINAL):
+    """``1 / (1 + (k / k_half)^4)``: 0 where fine strata pay, 1 where they do not.
+
+    Parameters
+    ----------
+    d : int
+        Dimension.
+    N : int or None
+        Budget (``None``: ``REFERENCE_BUDGET``).
+    k_half : float, default=K_FINAL
+        Strata per axis at which the blend is 1/2.
+    """
+    return 1.0 / (1.0 + (strata_per_axis(d, N) / k_half) ** BLEND_POWER)
+
+
+def _geometric(name, t):
+    low, high = LIMITS[name]
+    if low == 0:
+        return low + (high - low) * t
+    return low * (high / low) ** t
 
 
 @dataclass(frozen=True)
@@ -58,27 +97,42 @@ class Plan:
        * - entry
          - rule (parameter left at ``None``)
          - measurement behind it
-       * - ``regime``
-         - ``"low"`` for ``d <= 3``, ``"high"`` from ``d = 4`` on
-         - up to 3-d the final stratified integration dominates the error and
-           the flow passes of the draw the overhead; from 4-d the proposal's
-           quality dominates
+       * - ``blend``, ``grid_blend``
+         - ``1 / (1 + (k / k_half)^4)`` of the strata per axis
+           ``k = (N / 2)^(1/d)`` (``N = 1e5`` without a budget), with
+           ``k_half = 24`` (``blend``) and ``11.4`` (``grid_blend``): 0 where
+           fine strata pay (low ``d``, large ``N``), 1 where they do not.
+           Every numeric default below is ``low (high / low)^blend`` between
+           its two limits, a smooth function of ``d`` and ``N``
+         - the two limits are the measured defaults of the former regimes
+           (``d <= 3`` and ``d >= 4``, and the VEGAS switch at ``d = 5``) at
+           1e5 calls, so the blends are half-way at the former switches; the
+           final stratified integration's error falls as
+           ``N^(-1/2-1/d)``, so what matters is ``k``, not ``d`` alone:
+           ``blend`` at 1e5 calls is 0.00, 0.15, 0.87, 0.99 for d = 2, 3,
+           4, 6, and at 1e6 calls 0.00, 0.01, 0.40, 0.96. On 12 family
+           draws at d = 2..16 and 1e5 calls (the table in the user guide,
+           with the exploration stage) the draws where the blend moves
+           (d = 3-5) keep ``|pull| < 3`` with equal or smaller errors at d = 3;
+           the blend itself was not measured apart, and at 1e6 calls
+           (where it moves 4-6-d towards the low limit) it is unmeasured
        * - ``hidden_layer_sizes``, ``activation``
-         - low ``(16, 16)`` ReLU; high ``(32, 32)`` SiLU
+         - two layers of ``16 · 2^blend`` (rounded); SiLU from ``blend >=
+           1/2``, else ReLU
          - a ReLU (16, 16) pass costs ~0.45 µs per point against ~0.75 µs for
-           SiLU (32, 32); with the whole regime table the overhead is
+           SiLU (32, 32); with the two limits the overhead is
            <= 0.5x madnis on 10/12 task/budget pairs (was 2/12)
        * - ``buffer_reuse``
-         - low 0; high 1 (buffered points trained on per fresh call)
-         - the regime table (above)
+         - ``blend`` (buffered points trained on per fresh call)
+         - the limits (above)
        * - ``lr``
-         - low 1e-2; high 2e-2; cosine-decayed over the rounds, floored at
+         - ``1e-2 · 2^blend``; cosine-decayed over the rounds, floored at
            2 % of it
-         - the regime table (above)
+         - the limits (above)
        * - ``rounds``
-         - ``n_iter``, else ``sqrt(N) / 64`` (low) or ``sqrt(N) / 16``
-           (high), rounded, in [1, 50] (5 and 20 at 1e5 calls); 50 without
-           ``N``; fewer (down to 0) when the training cap binds
+         - ``n_iter``, else ``sqrt(N) · 4^blend / 64``, rounded, in [1, 50]
+           (5 and 20 at 1e5 calls in the two limits); 50 without ``N``;
+           fewer (down to 0) when the training cap binds
          - the rounds and the calls per round both grow as ``sqrt(N)``: the
            fixed cost of a round (a draw, its gradient steps) stays a small
            share of the overhead at small budgets
@@ -89,13 +143,14 @@ class Plan:
            shrink to cap / calls
          - the training compute grows with the budget
        * - budget shares
-         - VEGAS 15 % (low) / 20 % (high); training 20 % / 30 %, capped at
-           25 % / 35 %; above 1e5 calls the VEGAS share, and every high
-           share, times ``(1e5 / N)^0.18`` (these stages grow as
-           ``N^0.82``: VEGAS 10 % low, 13 % high at 1e6)
-         - low: the final error falls as ``N^(-1/2-1/d)`` and gets the larger
-           share; high: few fine strata, the proposal dominates. VEGAS 15 %
-           instead of 10 % on the thin ring at 1e5 calls: lowest
+         - VEGAS ``15 % + 5 % blend``; training ``20 % + 10 % blend``,
+           capped at ``25 % + 10 % blend``; above 1e5 calls the VEGAS share
+           times ``(1e5 / N)^0.18`` and the training shares times
+           ``(1e5 / N)^(0.18 blend)`` (VEGAS 10 % at low, 13 % at high blend
+           at 1e6)
+         - low blend: the final error falls as ``N^(-1/2-1/d)`` and gets the
+           larger share; high: few fine strata, the proposal dominates. VEGAS
+           15 % instead of 10 % on the thin ring at 1e5 calls: lowest
            unweighting efficiency vs madnis 0.78x -> 1.2x
        * - ``vegas_iter``, ``vegas_calls_per_iter``
          - ``vegas_iter`` iterations sharing the VEGAS share (2000 calls per
@@ -107,21 +162,28 @@ class Plan:
          - the rest of ``N`` (at least 4, else a ValueError);
            ``n_integration_samples`` without ``N``
          - the final integration's estimate is the result
+       * - ``explore_calls``
+         - ``find_modes`` with one channel and a VEGAS stage: 5 % of ``N``
+           (of the planned calls without ``N``), taken from the final
+           integration, which also gets what the climbs leave; else 0
+         - the climbs of :mod:`._explore` reach a Gaussian peak in about
+           ``2 (d + 1)(d + 2)`` calls from its tail (115 at 6-d); 5 % holds
+           a few such climbs per peak up to 16-d at 1e5 calls
        * - ``vegas_bins``
-         - ``vegas_bins``, else 128 for ``d <= 2`` and 64 above
+         - ``vegas_bins``, else ``128 · 2^-blend`` (rounded)
          - a finer grid pays in low dimensions (every bin of an axis sees all
            the points)
        * - ``grid_bins``
-         - all ``vegas_bins`` for ``d <= 4``, 32 above (never more than
+         - ``vegas_bins · 2^-grid_blend`` (rounded; never more than
            ``vegas_bins``)
          - a coarser grid keeps the phantom peaks of a separable grid broad
            for the flow
        * - ``vegas_integrator``
-         - ``vegas.Integrator`` for ``d > 4``; a bare ``vegas.AdaptiveMap`` on
-           uniform points up to 4-d
+         - ``vegas.Integrator`` where ``grid_blend >= 1/2``; else a bare
+           ``vegas.AdaptiveMap`` on uniform points
          - its adaptive stratified sampling finds the hypercubes that carry
-           the integral among the ``2^d`` of a separable grid; below, the
-           bare map is the better start for the flow
+           the integral among the ``2^d`` of a separable grid; where fine
+           strata pay, the bare map is the better start for the flow
        * - ``batch_size``
          - ``batch_size``, else a third of a round's training points,
            ``(1 + buffer_reuse) calls_per_round / 3``, in [256, 1024]; 1024
@@ -134,9 +196,9 @@ class Plan:
            training cap
          - --
        * - ``loss``, ``variance_from``
-         - ``"auto"``: the variance loss (low); KL (high) for the first three
-           quarters of the rounds and the variance loss from round
-           ``ceil(0.75 rounds)`` on
+         - ``"auto"``: KL for the first ``0.75 blend rounds`` rounds (rounded),
+           then the variance loss (the variance loss throughout where that is
+           0)
          - KL's gradient grows as ``w log w``, not ``w²``: stable while the
            weights are heavy-tailed. Camel d4 at 1e5 calls: 0.8x the error,
            lowest unweighting efficiency vs madnis 2.1x (was 0.95x); camel d8
@@ -170,8 +232,9 @@ class Plan:
     ----------
     n_dims, n_channels : int
         Dimension and number of channels.
-    regime : {"low", "high"}
-        Regime of the defaults.
+    blend, grid_blend : float
+        Where the defaults lie between their low- and high-dimensional
+        limits (0 and 1), for the network and schedule and for the VEGAS grid.
     max_evaluations : int or None
         The budget.
     vegas_iter, vegas_calls_per_iter : int
@@ -213,11 +276,14 @@ class Plan:
         Initial spread of the channel-weight network's last layer.
     cw_hidden_layer_sizes : tuple of int
         Hidden widths of the channel-weight network.
+    explore_calls : int
+        Most calls of the exploration stage (0: none).
     """
 
     n_dims: int
     n_channels: int
-    regime: str
+    blend: float
+    grid_blend: float
     max_evaluations: int | None
     vegas_iter: int
     vegas_calls_per_iter: int
@@ -243,6 +309,7 @@ class Plan:
     flow_prior: bool
     cw_init_std: float
     cw_hidden_layer_sizes: tuple = (32,)
+    explore_calls: int = 0
 
     def round_loss(self, r):
         """The objective of training round ``r``."""
@@ -268,7 +335,8 @@ class Plan:
         budget = "none" if self.max_evaluations is None else self.max_evaluations
         lines = [
             f"NeuralImportanceIntegrator plan: d={self.n_dims}, "
-            f"{self.n_channels} channel(s), regime {self.regime!r}, budget {budget}",
+            f"{self.n_channels} channel(s), blend {self.blend:.2f} "
+            f"(grid {self.grid_blend:.2f}), budget {budget}",
             f"  VEGAS stage     {self.vegas_iter} x {self.vegas_calls_per_iter} calls "
             f"({'vegas.Integrator' if self.vegas_integrator else 'AdaptiveMap'}, "
             f"{self.vegas_bins} -> {self.grid_bins} bins)",
@@ -279,6 +347,7 @@ class Plan:
                 if self.variance_from < self.rounds
                 else ""
             ),
+            f"  exploration     up to {self.explore_calls} calls",
             f"  final           {self.final_calls} calls",
         ]
         width = max(len(k) for k in asdict(self))
@@ -325,20 +394,22 @@ def integration_box(bounds, n_dims, data=None):
     return np.tile([0.0, 1.0], (n_dims, 1))
 
 
-def _shares(d, N):
-    """Budget shares ``(VEGAS, training, training cap)`` (see the table)."""
+def _shares(t, N):
+    """Budget shares ``(VEGAS, training, training cap)`` at blend ``t`` (the table)."""
     taper = 1.0 if N is None else min(1.0, (1e5 / N) ** 0.18)
-    if d >= HIGH_REGIME_FROM:
-        return 0.2 * taper, 0.3 * taper, 0.35 * taper
-    return 0.15 * taper, 0.2, 0.25
+    return (
+        (0.15 + 0.05 * t) * taper,
+        (0.2 + 0.1 * t) * taper**t,
+        (0.25 + 0.1 * t) * taper**t,
+    )
 
 
-def _default_rounds(est, defaults):
+def _default_rounds(est, t):
     if est.n_iter is not None:
         return int(est.n_iter)
     if est.max_evaluations is None:
         return 50
-    rounds = defaults["rounds_per_sqrt_call"] * math.sqrt(est.max_evaluations)
+    rounds = _geometric("rounds_per_sqrt_call", t) * math.sqrt(est.max_evaluations)
     return int(min(50, max(1, round(rounds))))
 
 
@@ -414,43 +485,57 @@ def make_plan(est, n_dims, n_channels):
         When ``max_evaluations`` cannot hold the planned stages.
     """
     d, C = int(n_dims), int(n_channels)
-    regime = "high" if d >= HIGH_REGIME_FROM else "low"
-    defaults = REGIME_DEFAULTS[regime]
+    t = blend(d, est.max_evaluations)
+    t_grid = blend(d, est.max_evaluations, K_GRID)
+    width = int(round(_geometric("width", t)))
+    defaults = dict(
+        hidden_layer_sizes=(width, width),
+        activation="silu" if t >= 0.5 else "relu",
+        buffer_reuse=_geometric("buffer_reuse", t),
+        lr=_geometric("lr", t),
+    )
 
     def setting(name):
         value = getattr(est, name)
         return defaults[name] if value is None else value
 
-    rounds = _default_rounds(est, defaults)
+    rounds = _default_rounds(est, t)
     online = est.integrand is not None
     if online:
         v_iter, v_per, rounds, per, final, per0 = _calls(
-            est, _shares(d, est.max_evaluations), rounds, C
+            est, _shares(t, est.max_evaluations), rounds, C
         )
     else:
         v_iter, v_per, per, final, per0 = 0, 0, 0, 0, 0
     reuse = setting("buffer_reuse")
-    loss = est.loss
-    if loss == "auto":
-        loss = "kl" if regime == "high" else "variance"
-    switch = est.loss == "auto" and loss == "kl"
-    v_bins = est.vegas_bins or (128 if d <= 2 else 64)
-    g_bins = min(est.grid_bins or (v_bins if d <= 4 else 32), v_bins)
+    # "auto": KL for the first 3/4 * blend of the rounds, then the variance
+    kl_rounds = int(0.75 * t * rounds + 0.5) if est.loss == "auto" else 0
+    loss = est.loss if est.loss != "auto" else ("kl" if kl_rounds else "variance")
+    v_bins = est.vegas_bins or int(round(_geometric("vegas_bins", t)))
+    g_bins = min(est.grid_bins or int(round(v_bins * 2.0**-t_grid)), v_bins)
     if est.n_transforms is not None:
         blocks = int(est.n_transforms)
     else:
         blocks = max(2, math.ceil(math.log2(d)) - (C > 1))
     identical = isinstance(est.channels, numbers.Integral) and est.channels > 1
+    explore = 0
+    if online and v_iter and est.find_modes and est.channels is None:
+        total = est.max_evaluations or (v_iter * v_per + rounds * per + final)
+        explore = int(EXPLORE_SHARE * total)
+        if est.max_evaluations is not None:
+            explore = min(explore, max(final - 4, 0))
+            final -= explore
     return Plan(
         n_dims=d,
         n_channels=C,
-        regime=regime,
+        blend=float(t),
+        grid_blend=float(t_grid),
         max_evaluations=est.max_evaluations,
         vegas_iter=v_iter,
         vegas_calls_per_iter=v_per,
         vegas_bins=v_bins,
         grid_bins=g_bins,
-        vegas_integrator=d > 4,
+        vegas_integrator=t_grid >= 0.5,
         rounds=rounds,
         calls_per_round=per,
         epochs_per_round=int(est.max_epochs),
@@ -459,7 +544,7 @@ def make_plan(est, n_dims, n_channels):
         batch_size=_batch_size(est, online, reuse, per),
         lr=float(setting("lr")),
         loss=loss,
-        variance_from=math.ceil(0.75 * rounds) if switch else rounds,
+        variance_from=kl_rounds if loss == "kl" and est.loss == "auto" else rounds,
         final_calls=int(final),
         n_transforms=blocks,
         flow_bins=int(est.flow_bins),
@@ -469,4 +554,22 @@ def make_plan(est, n_dims, n_channels):
         map_prior=isinstance(est.channels, list) and C > 1,
         flow_prior=identical,
         cw_init_std=0.5 if identical and est.prior_weights is None else 0.0,
+        explore_calls=int(explore),
+    )
+
+
+def with_peak_channels(plan, n_channels):
+    """The plan with ``n_channels`` channels: the VEGAS one and found peaks'.
+
+    The channels differ by their grids only, so they train on every point
+    and are weighted by their densities (the balance heuristic), as
+    identical channels are; the schedule stays that of the single channel.
+    """
+    return replace(
+        plan,
+        n_channels=int(n_channels),
+        own_samples=False,
+        map_prior=False,
+        flow_prior=True,
+        cw_init_std=0.0,
     )

@@ -174,8 +174,10 @@ def test_round_and_batch_sizes_follow_the_budget():
         buffer_reuse=2.0,
         random_state=0,
     ).fit()
-    assert est.plan_.calls_per_round == 400
-    assert est.net_.batch_size == est.plan_.batch_size == math.ceil(3 * 400 / 3)
+    # (20 % + 10 % blend) of the budget, blend ~ 0.013 in 2-d at 1e4 calls
+    per = est.plan_.calls_per_round
+    assert per == int((0.2 + 0.1 * est.plan_.blend) * 10_000) // 5
+    assert est.net_.batch_size == est.plan_.batch_size == math.ceil(3 * per / 3)
     assert est.n_iter_ == 5 and est.n_evaluations_ == 10_000
     # no reuse up to three dimensions: 400 points per round, the floor of 256
     est = _fit(Camel(2), budget=10_000, n_iter=5, n_samples_per_iter=None)
@@ -202,9 +204,10 @@ def test_rounds_grow_as_the_square_root_of_the_budget():
         )
         return make_plan(est, d, 1).rounds
 
-    # sqrt(N) / 64 up to three dimensions, sqrt(N) / 16 above, in [1, 50]
+    # sqrt(N) 4^blend / 64, in [1, 50]: sqrt(N) / 64 in 2-d, sqrt(N) / 16 in 8-d
     assert rounds(2, 10**5) == 5 and rounds(2, 10**6) == 16
-    assert rounds(4, 10**5) == 20 and rounds(8, 10**6) == 50
+    assert rounds(8, 10**5) == 20 and rounds(8, 10**6) == 50
+    assert rounds(2, 10**5) < rounds(3, 10**5) < rounds(4, 10**5) < 20
     assert rounds(2, 100, n_samples_per_iter=2) == 1 and rounds(8, 10**8) == 50
     # the training cap (25 % of 100 calls) holds no round of 64 calls
     assert rounds(2, 100) == 0
@@ -227,9 +230,15 @@ def _check_schedule(est, width, act, reuse, lr):
 def test_network_and_schedule_defaults_depend_on_the_dimension():
     # 1000 calls per round: the batch tells the reuse apart
     kw = dict(budget=20_000, hidden_layer_sizes=None, n_samples_per_iter=1000)
-    low, high = _fit(Camel(2), **kw), _fit(Camel(4), **kw)
-    _check_schedule(low, 16, torch.nn.ReLU, 0.0, 1e-2)
-    _check_schedule(high, 32, torch.nn.SiLU, 1.0, 2e-2)
+    low, high = _fit(Camel(2), **kw), _fit(Camel(8), **kw)
+    # the two limits of the blend (2-d: blend ~ 3e-3; 8-d: 1 - 3e-4 at 2e4 calls)
+    _check_schedule(low, 16, torch.nn.ReLU, low.plan_.buffer_reuse, low.plan_.lr)
+    _check_schedule(high, 32, torch.nn.SiLU, high.plan_.buffer_reuse, high.plan_.lr)
+    assert low.plan_.lr == pytest.approx(1e-2, rel=0.01)
+    assert high.plan_.lr == pytest.approx(2e-2, rel=0.01)
+    assert (low.plan_.buffer_reuse, high.plan_.buffer_reuse) == pytest.approx(
+        (0.0, 1.0), abs=0.01
+    )
     assert low.hidden_layer_sizes is None  # the parameter is left as given
     # explicit values win
     est = _fit(
@@ -249,8 +258,9 @@ def test_auto_objective_ends_high_dimensional_training_with_the_variance():
         plan = make_plan(est, d, 1)
         return [plan.round_loss(r) for r in range(plan.rounds)]
 
-    # KL for the first three quarters of the rounds, then the variance
-    assert losses(4) == ["kl"] * 6 + ["variance"] * 2
+    # KL for the first 3/4 * blend of the rounds, then the variance
+    kl = int(0.75 * make_plan(est, 4, 1).blend * 8 + 0.5)
+    assert kl == 5 and losses(4) == ["kl"] * kl + ["variance"] * (8 - kl)
     assert set(losses(2)) == {"variance"}
     est.set_params(loss="kl")
     assert set(losses(4)) == {"kl"}
@@ -283,10 +293,12 @@ def test_grid_bins_depend_on_the_dimension():
         plan = make_plan(NeuralImportanceIntegrator(integrand=Camel(d), **kw), d, 1)
         return plan.vegas_bins, plan.grid_bins
 
+    # 128 * 2^-blend VEGAS bins, times 2^-grid_blend kept
     assert bins(2) == (128, 128)
-    assert bins(4) == (64, 64)
     assert bins(8) == (64, 32)
-    assert bins(8, vegas_bins=16) == (16, 16)
+    v4, g4 = bins(4)
+    assert 64 < v4 < 128 and 32 < g4 < v4
+    assert bins(8, vegas_bins=16) == (16, 8)
     est = _fit(Camel(2), budget=10_000, grid_bins=20)
     assert est.net_.module_.channels[0].vegas.n_bins == 20
     with pytest.raises(ValueError):
@@ -453,12 +465,24 @@ def test_wrong_shape_and_dimension_errors():
 
 def test_mode_guard_warns_on_disagreement():
     est = _fit(Camel(2), budget=10_000)
+    calm = {"max_share": 1e-4, "pareto_k": 0.2}
     wrong = IntegrationResult(0.5, 1e-3, 10_000)
     with pytest.warns(RuntimeWarning, match="lost a mode"):
-        check_modes(wrong, 0.0, est.vegas_integral_, est.vegas_integral_error_)
-    # one dominant weight: a lost mode too
+        error = check_modes(wrong, calm, est.vegas_integral_, est.vegas_integral_error_)
+    # the widened error covers the VEGAS stage's excess
+    assert error >= est.vegas_integral_ - 0.5
+    # a final estimate above the VEGAS stage's is VEGAS's loss: no warning
+    above = IntegrationResult(2 * est.vegas_integral_, 1e-3, 10_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_modes(above, calm, est.vegas_integral_, 1e-3) == 1e-3
+    # one dominant weight, or a heavy tail of weights: a lost mode too
     with pytest.warns(RuntimeWarning, match="one weight carries"):
-        check_modes(est.result_, 0.5, np.nan, np.nan)
+        check_modes(est.result_, {"max_share": 0.5, "pareto_k": 0.2}, np.nan, np.nan)
+    with pytest.warns(RuntimeWarning, match="0 at every point"):
+        check_modes(IntegrationResult(0.0, 0.0, 10_000), calm, np.nan, np.nan)
+    with pytest.warns(RuntimeWarning, match="Pareto k"):
+        check_modes(est.result_, {"max_share": 1e-4, "pareto_k": 0.9}, np.nan, np.nan)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -36,6 +36,8 @@ def _stage_lines(out):
     """``{stage: match}`` of the stage lines (each must appear once)."""
     patterns = {
         "vegas": rf"^VEGAS stage: (\d+) calls, estimate ({NUMBER}) \+/- ({NUMBER})$",
+        "exploration": r"^exploration: (\d+) calls, (\d+) peak\(s\) found, "
+        r"(\d+) not covered by VEGAS$",
         "training": rf"^training: (\d+) rounds, (\d+) calls, loss ({NUMBER}) -> "
         rf"({NUMBER})$",
         "final": rf"^final integration: (\d+) calls, ({NUMBER}) \+/- ({NUMBER}), "
@@ -54,18 +56,26 @@ def test_verbose_one_prints_the_plan_and_one_line_per_stage(capsys):
     est = _fit(verbose=1)
     out = capsys.readouterr().out
     assert ANSI not in out
-    assert out.startswith(str(est.plan_) + "\n")
+    # the plan, and again once the exploration added channels
+    plan_lines = len(str(est.plan_).splitlines())
+    assert out.startswith("NeuralImportanceIntegrator plan: d=2, 1 channel(s)")
+    assert str(est.plan_) in out
     lines = _stage_lines(out)
-    assert set(lines) == {"vegas", "training", "final"}
-    assert len(out.splitlines()) == len(str(est.plan_).splitlines()) + 3
+    assert set(lines) == {"vegas", "exploration", "training", "final"}
+    assert len(out.splitlines()) == plan_lines * (1 + (est.n_channels_ > 1)) + 4
     vegas_calls, vegas_value, vegas_error = lines["vegas"]
+    explore_calls, _, new_channels = lines["exploration"]
     rounds, training_calls, first_loss, last_loss = lines["training"]
     final_calls, value, error, efficiency = lines["final"]
     # the calls of the stages add up to every call of the fit
-    calls = int(vegas_calls) + int(training_calls) + int(final_calls)
+    calls = (
+        int(vegas_calls) + int(explore_calls) + int(training_calls) + int(final_calls)
+    )
     assert calls == est.n_evaluations_ == SMALL["max_evaluations"]
     plan = est.plan_
     assert int(vegas_calls) == plan.vegas_iter * plan.vegas_calls_per_iter
+    assert 0 < int(explore_calls) <= plan.explore_calls
+    assert est.n_channels_ == 1 + int(new_channels)
     assert int(training_calls) == plan.rounds * plan.calls_per_round
     assert int(rounds) == est.plan_.rounds == 2
     # the printed estimates are the fitted ones (rounded)

@@ -12,7 +12,7 @@ import torch
 from skhep_ml import NeuralImportanceIntegrator
 from skhep_ml.datasets import Camel
 from skhep_ml.integrate import BreitWignerMapping
-from skhep_ml.integrate.plan import Plan, integration_box, make_plan
+from skhep_ml.integrate.plan import Plan, blend, integration_box, make_plan
 
 RELEASE = Path(__file__).parents[1] / "data" / "release_0_1_0"
 
@@ -34,36 +34,47 @@ def test_every_entry_is_documented_and_the_plan_is_frozen():
         plan.rounds = 3
 
 
-def test_regime_and_vegas_switches_follow_the_dimension():
-    # the low regime up to three dimensions, the high one from four on
-    assert [_plan(d, 10**5).regime for d in (1, 3, 4, 8)] == ["low"] * 2 + ["high"] * 2
-    low, high = _plan(3, 10**5), _plan(4, 10**5)
+def test_defaults_blend_smoothly_between_the_two_limits():
+    # the limits: fine strata pay (2-d) and do not (8-d) at 1e5 calls
+    low, high = _plan(2, 10**5), _plan(8, 10**5)
+    assert low.blend < 1e-3 and high.blend > 1 - 1e-3
     assert (low.hidden_layer_sizes, low.activation) == ((16, 16), "relu")
     assert (high.hidden_layer_sizes, high.activation) == ((32, 32), "silu")
-    assert (low.buffer_reuse, low.lr, high.buffer_reuse, high.lr) == (0, 1e-2, 1, 2e-2)
+    assert (low.buffer_reuse, low.lr, high.buffer_reuse, high.lr) == pytest.approx(
+        (0, 1e-2, 1, 2e-2), abs=1e-3
+    )
     assert (low.loss, high.loss) == ("variance", "kl")
-    # vegas.Integrator above four dimensions, a bare AdaptiveMap up to four
+    # the blend grows with the dimension and falls with the budget
+    for N in (10**4, 10**5, 10**6):
+        blends = [blend(d, N) for d in range(2, 17)]
+        assert blends == sorted(blends) and 0 < blends[0] < blends[-1] < 1
+    assert blend(4, 10**6) < blend(4, 10**5) < blend(4, 10**4)
+    # no thresholds: a 1 % larger budget moves every numeric default by < 2 %
+    for d in range(2, 17):
+        a, b = _plan(d, 100_000), _plan(d, 101_000)
+        assert b.lr == pytest.approx(a.lr, rel=0.02)
+        assert b.buffer_reuse == pytest.approx(a.buffer_reuse, abs=0.02)
+        assert abs(b.vegas_bins - a.vegas_bins) <= 1 + 0.02 * a.vegas_bins
+    # vegas.Integrator where grid_blend >= 1/2 (from 5-d at 1e5 calls)
     assert not _plan(4, 10**5).vegas_integrator and _plan(5, 10**5).vegas_integrator
-    # 128 VEGAS bins up to 2-d, 64 above; all kept up to 4-d, 32 above
-    assert [
-        (p.vegas_bins, p.grid_bins) for p in map(_plan, (2, 3, 4, 5), [10**5] * 4)
-    ] == [
-        (128, 128),
-        (64, 64),
-        (64, 64),
-        (64, 32),
+    assert [_plan(d, 10**5).vegas_integrator for d in (2, 3, 4, 5, 8, 16)] == [
+        p.grid_blend >= 0.5 for p in (_plan(d, 10**5) for d in (2, 3, 4, 5, 8, 16))
     ]
-    assert (
-        _plan(8, 10**5, grid_bins=100).grid_bins,
-        _plan(8, 10**5, vegas_bins=16).grid_bins,
-    ) == (64, 16)
+    # 128 * 2^-blend VEGAS bins, times 2^-grid_blend kept
+    for d in (2, 3, 4, 5, 8):
+        p = _plan(d, 10**5)
+        assert p.vegas_bins == round(128 * 2**-p.blend)
+        assert p.grid_bins == round(p.vegas_bins * 2**-p.grid_blend)
+    assert _plan(8, 10**5, grid_bins=100).grid_bins == 64
+    assert _plan(8, 10**5, vegas_bins=16).grid_bins == round(16 * 2**-p.grid_blend)
 
 
 def test_budget_shares_and_their_taper():
     for budget in (10**4, 10**5, 10**6, 10**7):
         for d in (2, 8):
             p = _plan(d, budget)
-            assert p.vegas_calls + p.training_calls + p.final_calls == budget
+            total = p.vegas_calls + p.training_calls + p.explore_calls + p.final_calls
+            assert total == budget
     # up to 1e5 calls: VEGAS 15 % (low) or 20 % (high), training 20 % or 30 %
     low, high = _plan(2, 10**5), _plan(8, 10**5)
     assert low.vegas_calls == pytest.approx(0.15e5, rel=1e-3)
@@ -99,14 +110,16 @@ def test_schedule_grows_with_the_budget():
             assert values == sorted(values), (d, key, values)
         assert all(1 <= p.rounds <= 50 for p in plans[1:])
         assert all(256 <= p.batch_size <= 1024 for p in plans)
-    # sqrt(N) / 64 rounds up to three dimensions, sqrt(N) / 16 above
+    # sqrt(N) 4^blend / 64 rounds: sqrt(N) / 64 and sqrt(N) / 16 at the limits
     assert _plan(2, 10**6).rounds == round(1e3 / 64)
-    assert _plan(4, 10**6).rounds == 50 and _plan(4, 10**5).rounds == round(
+    assert _plan(8, 10**6).rounds == 50 and _plan(8, 10**5).rounds == round(
         math.sqrt(1e5) / 16
     )
+    p = _plan(4, 10**5)
+    assert p.rounds == round(math.sqrt(1e5) * 4**p.blend / 64)
     # a third of a round's training points per batch
     p = _plan(8, 10**5)
-    assert p.batch_size == math.ceil(2 * p.calls_per_round / 3)
+    assert p.batch_size == math.ceil((1 + p.buffer_reuse) * p.calls_per_round / 3)
 
 
 def test_channels_set_blocks_and_training_points():
@@ -132,12 +145,12 @@ def test_the_fit_runs_its_plan(capsys):
     out = capsys.readouterr().out
     assert str(plan) in out and "VEGAS stage" in out and "batch_size" in out
     # the calls of every stage (a bare AdaptiveMap spends exactly its share)
-    assert (
-        est.n_evaluations_
-        == 20_000
-        == plan.vegas_calls + plan.training_calls + plan.final_calls
-    )
-    assert est.result_.n_evaluations == plan.final_calls
+    # the exploration spends at most its share, the final integration the rest
+    final = est.result_.n_evaluations
+    explored = est.n_evaluations_ - plan.vegas_calls - plan.training_calls - final
+    assert est.n_evaluations_ == 20_000
+    assert 0 < explored <= plan.explore_calls
+    assert final == plan.final_calls + plan.explore_calls - explored
     # the rounds, their batches, their last learning rate and objective
     assert est.n_iter_ == len(est.net_.history) == plan.rounds * plan.epochs_per_round
     assert est.net_.batch_size == plan.batch_size
