@@ -592,6 +592,9 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
             points are named, evaluated points kept), missing ``y`` without an
             integrand, a budget too small for the plan, or CUDA requested but
             absent.
+        RuntimeError
+            If the training diverged (the proposal draws non-finite points;
+            the integrand is not called with them).
         """
         rng, device = self._init_fit()
         self.n_evaluations_ = 0

@@ -740,3 +740,11 @@ def test_cuda_fit_with_a_torch_integrand():
     est = _fit(f, budget=20_000, device="cuda", integrand_backend="torch")
     assert abs(est.integral_ - f.integral) < 4 * est.integral_error_
     assert est.net_.device == "cuda"
+
+
+def test_non_finite_proposal_points_are_named_not_blamed_on_the_integrand():
+    est = _fit(Camel(2), budget=8_000)
+    calls = est.n_evaluations_
+    with pytest.raises(RuntimeError, match="proposal produced non-finite points"):
+        est._evaluate(np.full((3, 2), np.nan))
+    assert est.n_evaluations_ == calls  # not counted: nothing was called
