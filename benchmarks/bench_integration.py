@@ -1,42 +1,61 @@
 """NeuralImportanceIntegrator beside vegas and madnis at equal integrand-call budgets.
 
-Tasks (exact integrals from :mod:`skhep_ml.datasets`): camel in d = 2, 4, 8, a thin
-ring in 2-d, a Breit-Wigner ridge along a diagonal in 4-d and two crossing
-resonances in 3-d. Methods, each given the same number of integrand calls:
+Problems: draws of :func:`skhep_ml.datasets.make_integrand_family` (mixtures of
+1-4 rotated Gaussians, Breit-Wigner ridges along random directions, thin
+shells, camels and discontinuous indicators, exact integral 1) in three
+dimension bands, 2-4, 5-8 and 9-16 (band ``b`` draws seeds ``1000 b + i``),
+and the fixed tasks of :func:`skhep_ml.datasets.make_integrand` (camel in
+d = 2, 4, 8, a thin ring in 2-d, a Breit-Wigner ridge along a diagonal in 4-d,
+two crossing resonances in 3-d). Methods, each given the same number of
+integrand calls:
 
-* ``skhep_ml``: :class:`~skhep_ml.NeuralImportanceIntegrator` with its defaults
-  (VEGAS start, variance loss up to 3-d, KL then variance above, training
-  rounds growing as ``sqrt(N)``, stratified final integration, adaptive in
-  high dimensions); on the crossing resonances also ``skhep_ml-2ch`` with two
-  Breit-Wigner channel mappings, on camel d8 with two identical channels
-  (``channels=2``).
+* ``skhep_ml``: :class:`~skhep_ml.NeuralImportanceIntegrator` with its
+  defaults (single channel); its warnings during the fit are recorded
+  (``warned``). ``skhep_ml-mc``: one channel per component of a family draw
+  with more than one, the components' values as ``prior_weights`` (on the
+  crossing resonances two Breit-Wigner channel mappings, on camel d8
+  ``channels=2``).
 * ``vegas``: ``vegas.Integrator``, 5 adaptation iterations (discarded) and 10
   iterations whose weighted average is the result (30 % / 70 % of the calls).
-* ``madnis``: ``madnis.integrator.Integrator`` (single channel, its default KL loss
-  and flow), trained on 40 % of the calls with batches of 1024, integrating with
-  the rest.
+* ``madnis``: ``madnis.integrator.Integrator`` set up as its documentation
+  recommends: ``VegasPreTraining`` (64 bins, damping 0.7) on 10 % of the calls
+  in 5 iterations, then the flow (madnis's default) trained with the variance
+  loss, Adam at 1e-3 with cosine decay over all steps, batches of 512 (budgets
+  up to 1e5) or 1024, buffered training with 3 buffer steps per online step
+  (buffer of 10 online batches): half of the calls in training, the other half
+  in ``integrate``. ``madnis-mc``: the same with one channel per component of a
+  family draw with more than one and the components' shares as prior channel
+  weights (``has_channel_weight_prior``; madnis's multi-channel default loss,
+  the stratified variance).
 
 Metrics: relative error ``σ/I``, pull ``(I - I_true)/σ``, ``std(w)/mean(w)`` and
-unweighting efficiencies ``mean/max`` and ``mean/q_0.999`` of the final proposal's
-weights, all three methods on 1e5 extra calls of plain (unstratified) sampling
-from their final proposal (``mean/max`` falls as the sample grows: equal samples
-compare the proposals, not the budgets), wall seconds, overhead per integrand
-call (wall minus time spent in the integrand, divided by the calls; the extra
-calls not included) and weights per second.
+unweighting efficiencies ``mean/max`` and ``mean/q_0.999`` of the final
+proposal's weights, every method on 1e5 extra calls of plain (unstratified)
+sampling from its final proposal (``mean/max`` falls as the sample grows:
+equal samples compare the proposals, not the budgets), wall seconds, overhead
+per integrand call (wall minus the time spent in the integrand, divided by the
+calls; the extra calls not included) and weights per second.
 
-Run ``python benchmarks/bench_integration.py`` (budgets 1e5 and 1e6; long on a
-CPU, run task by task with ``--tasks``) or ``--quick`` (1e5 only). The records
-(one per seed, task, budget and method, see ``runner.py``) are kept in
-``docs/benchmarks/integration.json``, new ones merged into those already there;
-``--table-only`` rewrites the page from it. ``--more-seeds 1 2`` reruns every
-method with other seeds and reports on which pairs the goals hold there too;
-``--smoke`` checks the script end to end in seconds.
+Ratios (per draw; distributions over the draws): ``error_ratio`` is skhep_ml's
+relative error over the better of vegas, madnis and madnis-mc;
+``eff_ratio_vs_madnis`` its ``mean/max`` efficiency over the better madnis
+variant's; ``overhead_ratio_vs_madnis`` its overhead per call over madnis's
+(single channel). The ``-mc`` rows compare ``skhep_ml-mc`` with the same peers.
+
+Run ``python benchmarks/bench_integration.py`` (the full size: 20 draws per
+band at 1e5 and 1e6 calls, and the fixed tasks; hours on a CPU) or choose the
+size with ``--draws`` / ``--draws-1e6`` / ``--budgets`` / ``--bands`` /
+``--tasks``. The records (one per seed, problem, draw, budget and method, see
+``runner.py``) are kept in ``docs/benchmarks/integration.json``, new ones merged
+into those there; ``--table-only`` rewrites the page from it; ``--smoke``
+checks the script end to end in seconds.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import math
+import sys
 import time
 import warnings
 
@@ -47,54 +66,67 @@ from _common import rst_table, setup_threads, write_page
 from runner import Method, Problem, Ratio
 
 from skhep_ml import NeuralImportanceIntegrator
-from skhep_ml.datasets import make_integrand
+from skhep_ml.datasets import make_integrand, make_integrand_family
 from skhep_ml.integrate import BreitWignerMapping
 
 TASKS = ["camel_d2", "camel_d4", "camel_d8", "ring_d2", "ridge_d4", "resonances_d3"]
-#: the skhep_ml variants (the best of them is compared) and the peers
-OURS = ("skhep_ml", "skhep_ml-2ch")
-PEERS = ("vegas", "madnis")
-#: the three ratio goals of the integrator
-RATIOS = [
-    Ratio("error_ratio", "rel_error", OURS, PEERS, goal=1.0),
-    Ratio(
-        "eff_ratio_vs_madnis",
-        "eff_max",
-        OURS,
-        "madnis",
-        higher_is_better=True,
-        goal=1.0,
-        pick_by="rel_error",
-    ),
-    Ratio(
-        "overhead_ratio_vs_madnis",
-        "overhead_us",
-        OURS,
-        "madnis",
-        goal=0.5,
-        pick_by="rel_error",
-    ),
-]
+#: dimension bands of the family draws: name -> (lowest, highest dimension)
+BANDS = {"d2-4": (2, 4), "d5-8": (5, 8), "d9-16": (9, 16)}
+MADNIS = ("madnis", "madnis-mc")
+PEERS = ("vegas", *MADNIS)
+#: extra calls of plain sampling from every final proposal (weight metrics)
+N_EXTRA = 100_000
+#: |pull| beyond which a result counts as wrong (the issue's goal)
+PULL_LIMIT = 4.0
+
+
+def ratio_specs(ours, suffix=""):
+    """The three ratios of the variant ``ours`` against the peers."""
+    return [
+        Ratio("error_ratio" + suffix, "rel_error", ours, PEERS, goal=1.0),
+        Ratio(
+            "eff_ratio_vs_madnis" + suffix,
+            "eff_max",
+            ours,
+            MADNIS,
+            higher_is_better=True,
+            goal=1.0,
+        ),
+        Ratio(
+            "overhead_ratio_vs_madnis" + suffix,
+            "overhead_us",
+            ours,
+            "madnis",
+            goal=0.5,
+        ),
+    ]
+
+
+RATIOS = ratio_specs("skhep_ml")
+MC_RATIOS = ratio_specs("skhep_ml-mc", "_mc")
 COLUMNS = [
-    "task",
+    "problem",
+    "draw",
+    "d",
+    "k",
     "budget",
     "method",
     "rel_error",
     "pull",
+    "warned",
     "rel_std",
     "eff_max",
     "eff_q999",
     "wall_s",
     "overhead_us",
-    "weights_per_s",
 ]
 
 
 class Counted:
     """Wraps an integrand: counts calls and the seconds spent inside it."""
 
-    def __init__(self, f, torch_io=False):
-        self.f, self.torch_io, self.calls, self.seconds = f, torch_io, 0, 0.0
+    def __init__(self, f):
+        self.f, self.calls, self.seconds = f, 0, 0.0
 
     def __call__(self, X):
         start = time.perf_counter()
@@ -107,6 +139,8 @@ class Counted:
 def _weight_metrics(w):
     w = np.asarray(w, float)
     m = w.mean()
+    if not m > 0:
+        return dict(rel_std=math.nan, eff_max=0.0, eff_q999=0.0)
     return dict(
         rel_std=float(w.std() / m),
         eff_max=float(m / w.max()),
@@ -114,30 +148,49 @@ def _weight_metrics(w):
     )
 
 
-def run_skhep(f, budget, seed, channels=None, params=None):
+#: numpy's floating-point warnings: not the integrator's diagnostics
+_FP_WARNINGS = ("overflow encountered", "divide by zero", "invalid value")
+
+
+def _diagnostics(caught):
+    """The integrator's own warnings among those caught during a fit."""
+    return [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, (RuntimeWarning, UserWarning))
+        and not any(s in str(w.message) for s in _FP_WARNINGS)
+    ]
+
+
+# ------------------------------------------------------------------- methods
+def run_skhep(f, budget, seed, channels=None, prior_weights=None):
     g = Counted(f)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         est = NeuralImportanceIntegrator(
             integrand=g,
             n_dims=f.n_features,
             max_evaluations=budget,
             channels=channels,
+            prior_weights=prior_weights,
             random_state=seed,
-            **(params or {}),
         ).fit()
     wall = time.perf_counter() - start
     r = est.result_
     calls, f_seconds = g.calls, g.seconds
-    # weights of the final proposal (plain sampling), 1e5 extra calls
-    _, w = est.sample(100_000, random_state=seed)
+    messages = _diagnostics(caught)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _, w = est.sample(N_EXTRA, random_state=seed)
     return dict(
         value=r.value,
         error=r.error,
         calls=calls,
         wall=wall,
         f_seconds=f_seconds,
+        warned=bool(messages),
+        warning=messages[0][:160] if messages else "",
         **_weight_metrics(w),
     )
 
@@ -161,8 +214,8 @@ def run_vegas(f, budget, seed):
     result = integ(fb, nitn=10, neval=neval)
     wall = time.perf_counter() - start
     calls, f_seconds = g.calls, g.seconds
-    # weights of the adapted map (no stratification), 1e5 extra calls
-    y = np.random.uniform(size=(100_000, d))
+    # weights of the adapted map (no stratification), extra calls
+    y = np.random.uniform(size=(N_EXTRA, d))
     x, jac = np.empty_like(y), np.empty(len(y))
     integ.map.map(y, x, jac)
     wm = _weight_metrics(f(x) * jac)
@@ -176,26 +229,72 @@ def run_vegas(f, budget, seed):
     )
 
 
-def run_madnis(f, budget, seed):
-    from madnis.integrator import Integrator
+def madnis_setup(budget, n_channels=1):
+    """The recommended schedule: VEGAS calls per iteration, batch, online steps."""
+    batch = 512 if budget <= 100_000 else 1024
+    vegas_per_iter = max(10, int(0.1 * budget) // (5 * n_channels))
+    online = max(1, int(0.4 * budget) // batch)
+    return vegas_per_iter, batch, online
+
+
+def run_madnis(f, budget, seed, n_channels=None):
+    """madnis as recommended (see the module docstring); channels: components."""
+    from madnis.integrator import Integrand, Integrator, VegasPreTraining
+    from madnis.integrator.losses import variance
+    from torch.optim.lr_scheduler import CosineAnnealingLR
 
     d = f.n_features
     g = Counted(f)
+    C = n_channels or 1
+    vegas_per_iter, batch, online = madnis_setup(budget, C)
+    steps = 4 * online  # 3 buffered steps per online step
 
-    def ft(x):
-        return g(x)
+    def values(x):
+        return torch.as_tensor(g(x.detach().double().numpy()), dtype=x.dtype)
 
+    if n_channels:
+
+        def function(x, channels):
+            start = time.perf_counter()  # the prior is the integrand's work too
+            comp = f.component_values(x.detach().double().numpy())
+            total = comp.sum(1, keepdims=True)
+            alpha = np.where(total > 0, comp / np.where(total > 0, total, 1), 1 / C)
+            g.seconds += time.perf_counter() - start
+            g.calls += len(x)
+            return (
+                torch.as_tensor(total[:, 0], dtype=x.dtype),
+                torch.as_tensor(alpha, dtype=x.dtype),
+            )
+
+        integrand = Integrand(
+            function, input_dim=d, channel_count=C, has_channel_weight_prior=True
+        )
+        loss = None  # madnis's multi-channel default: the stratified variance
+    else:
+        integrand = Integrand(values, input_dim=d)
+        loss = variance
     torch.manual_seed(seed)
     start = time.perf_counter()
-    integ = Integrator(ft, dims=d, batch_size=1024)
-    steps = max(1, int(0.4 * budget) // 1024)
+    integ = Integrator(
+        integrand,
+        loss=loss,
+        batch_size=batch,
+        learning_rate=1e-3,
+        scheduler=lambda opt: CosineAnnealingLR(opt, steps),
+        buffer_capacity=10 * batch,
+        buffered_steps=3,
+    )
+    pre = VegasPreTraining(integ, bins=64, damping=0.7)
+    pre.rng = np.random.default_rng(seed)
+    pre.train([vegas_per_iter] * 5)
+    pre.initialize_integrator()
     integ.train(steps)
-    rest = budget - g.calls
-    value, error = integ.integrate(rest)
+    value, error = integ.integrate(max(batch, budget - g.calls))
     wall = time.perf_counter() - start
     calls, f_seconds = g.calls, g.seconds
-    batch = integ.sample(100_000)
-    wm = _weight_metrics(batch.weights.detach().numpy())
+    with torch.no_grad():
+        batch_out = integ.sample(N_EXTRA)
+    wm = _weight_metrics(batch_out.weights.detach().double().numpy())
     return dict(
         value=value, error=error, calls=calls, wall=wall, f_seconds=f_seconds, **wm
     )
@@ -203,9 +302,14 @@ def run_madnis(f, budget, seed):
 
 def _metrics(res, truth):
     """The page's metrics of one run (``res``: value, error, calls, seconds)."""
+    error = res["error"]
+    value = res["value"]
     return dict(
-        rel_error=res["error"] / abs(res["value"]),
-        pull=(res["value"] - truth) / res["error"],
+        value=value,
+        rel_error=error / abs(value) if value else math.inf,
+        pull=(value - truth) / error
+        if error > 0
+        else math.copysign(math.inf, value - truth),
         rel_std=res["rel_std"],
         eff_max=res["eff_max"],
         eff_q999=res["eff_q999"],
@@ -213,16 +317,51 @@ def _metrics(res, truth):
         overhead_us=1e6 * (res["wall"] - res["f_seconds"]) / res["calls"],
         weights_per_s=res["calls"] / res["wall"],
         calls=res["calls"],
+        **{k: res[k] for k in ("warned", "warning") if k in res},
     )
 
 
+def _failed(exc):
+    """The record of a run that raised: NaN metrics and the error."""
+    nan = math.nan
+    keys = ("value", "rel_error", "pull", "rel_std", "eff_max", "eff_q999")
+    return dict(
+        dict.fromkeys(keys, nan),
+        wall_s=nan,
+        overhead_us=nan,
+        weights_per_s=nan,
+        calls=0,
+        failed=f"{type(exc).__name__}: {exc}"[:90],
+    )
+
+
+# ------------------------------------------------------------------ problems
 def task(name):
     """A fixed task of :func:`skhep_ml.datasets.make_integrand`."""
     f = make_integrand(name)
     return Problem(name, data=f, truth={"integral": f.integral})
 
 
-#: the channel mappings of the ``skhep_ml-2ch`` variant, per task
+def family_draws(band, n_draws, start=0):
+    """Draws ``start .. start + n_draws - 1`` of band ``band`` of the family."""
+    b = list(BANDS).index(band)
+    return [
+        Problem(
+            f"family_{band}",
+            data=make_integrand_family(1000 * b + i, dims=BANDS[band]),
+            draw=1000 * b + i,
+            truth={"integral": 1.0},
+        )
+        for i in range(start, start + n_draws)
+    ]
+
+
+def _components(p):
+    """Number of components of a family draw (1 for a fixed task)."""
+    return len(getattr(p.data, "weights", [1]))
+
+
+#: the channel mappings of the ``skhep_ml-mc`` variant on the fixed tasks
 CHANNELS = {
     "resonances_d3": lambda: [
         BreitWignerMapping(3, 0, 0.3, 0.01),
@@ -230,6 +369,13 @@ CHANNELS = {
     ],
     "camel_d8": lambda: 2,
 }
+
+
+def _skhep_mc(p, budget, seed):
+    if p.name in CHANNELS:
+        return run_skhep(p.data, budget, seed, CHANNELS[p.name]())
+    f = p.data
+    return run_skhep(f, budget, seed, _components(p), prior_weights=f.component_values)
 
 
 def _warmup():
@@ -242,28 +388,39 @@ def _warmup():
     ).fit()
 
 
-def methods(names, params=None):
-    """The methods of the run: vegas, madnis and the skhep_ml variants."""
+def methods(names):
+    """The methods of the run: vegas, madnis (-mc) and skhep_ml (-mc)."""
 
     def measured(fn):
-        return lambda p, budget, seed: _metrics(
-            fn(p, budget, seed), p.truth["integral"]
-        )
+        def run(p, budget, seed):
+            try:
+                res = fn(p, budget, seed)
+            except Exception as exc:  # a peer that fails on a draw: recorded
+                return _failed(exc)
+            return _metrics(res, p.truth["integral"])
+
+        return run
+
+    def multi(p):
+        return _components(p) > 1
 
     out = [
         Method("vegas", measured(lambda p, b, s: run_vegas(p.data, b, s))),
         Method("madnis", measured(lambda p, b, s: run_madnis(p.data, b, s))),
         Method(
+            "madnis-mc",
+            measured(lambda p, b, s: run_madnis(p.data, b, s, _components(p))),
+            applies=multi,
+        ),
+        Method(
             "skhep_ml",
-            measured(lambda p, b, s: run_skhep(p.data, b, s, params=params)),
+            measured(lambda p, b, s: run_skhep(p.data, b, s)),
             warmup=_warmup,
         ),
         Method(
-            "skhep_ml-2ch",
-            measured(
-                lambda p, b, s: run_skhep(p.data, b, s, CHANNELS[p.name](), params)
-            ),
-            applies=lambda p: p.name in CHANNELS,
+            "skhep_ml-mc",
+            measured(_skhep_mc),
+            applies=lambda p: multi(p) or p.name in CHANNELS,
         ),
     ]
     chosen = [m for m in out if m.name.split("-")[0] in names]
@@ -272,221 +429,352 @@ def methods(names, params=None):
     return chosen
 
 
-def _all_goals_met(records):
-    """Task/budget pairs where one skhep_ml run meets all three ratio goals."""
-    met = 0
-    for rs in runner.draws(records).values():
-        by = {r["method"]: r for r in rs}
-        if "madnis" not in by or "vegas" not in by:
-            continue
-        best_error = min(by[m]["rel_error"] for m in PEERS)
-        met += any(
-            r["rel_error"] <= best_error
-            and r["eff_max"] >= by["madnis"]["eff_max"]
-            and r["overhead_us"] <= 0.5 * by["madnis"]["overhead_us"]
-            for m, r in by.items()
-            if m in OURS
-        )
-    return met
-
-
-def _n_pairs(records):
-    return len(runner.ratios(records, RATIOS[0]))
-
-
-def _goal_summary(records):
-    """One line per goal: on how many task/budget pairs this run meets it."""
-    n = _n_pairs(records)
-    met = {
-        row["ratio"]: row["met"].split("/")[0]
-        for row in runner.distribution_rows(records, RATIOS)
-    }
-    ours = [r for r in records if r["method"] in OURS]
-    worst_pull = max((abs(r["pull"]) for r in ours), default=float("nan"))
+# --------------------------------------------------------------------- page
+def _band(r):
     return (
-        "Goals met in this run (task/budget pairs, best skhep_ml variant): "
-        f"``error_ratio <= 1`` on {met['error_ratio']}/{n}, "
-        f"``eff_ratio_vs_madnis >= 1`` on {met['eff_ratio_vs_madnis']}/{n}, "
-        f"``overhead_ratio_vs_madnis <= 0.5`` on "
-        f"{met['overhead_ratio_vs_madnis']}/{n}; "
-        "all three by one skhep_ml variant (any, not only the most accurate) on "
-        f"{_all_goals_met(records)}/{n}; "
-        f"largest ``|pull|`` of any skhep_ml run: {worst_pull:.2f}."
+        r["problem"].removeprefix("family_")
+        if r["problem"].startswith("family_")
+        else "fixed"
     )
 
 
-def _misses(records):
-    """``task budget (missed goal ratio, ...)`` where no variant meets all goals."""
-    out = []
-    for rs in runner.draws(records).values():
-        if _all_goals_met(rs):
-            continue
-        values = {spec.name: runner.ratios(rs, spec) for spec in RATIOS if spec.goal}
-        if not values["error_ratio"]:
-            continue
-        bad = [
-            f"{spec.name} {values[spec.name][0]['value']:.2f}"
-            for spec in RATIOS
-            if values[spec.name] and not spec.met(values[spec.name][0]["value"])
-        ]
-        out.append(
-            f"{rs[0]['problem']} {float(rs[0]['budget']):.0e} ({', '.join(bad)})"
-        )
-    return out
-
-
-def _seeds_summary(records, seeds):
-    """One sentence per repeated seed: the pairs meeting all goals, the misses."""
-    lines = []
-    for seed in seeds:
-        rs = runner.select(records, seed=seed)
-        misses = _misses(rs)
-        line = (
-            f"seed {seed}: all three goals on {_all_goals_met(rs)}/{_n_pairs(rs)} pairs"
-        )
-        lines.append(line + (f", missed on {'; '.join(misses)}" if misses else ""))
-    return (
-        "The same protocol with other seeds (every method rerun; ratios of the "
-        "best variant): " + "; ".join(lines) + "."
+def _pull_stats(rs):
+    """Pull statistics of runs: a failed run (NaN) counts as wrong, silent."""
+    p = np.array([r["pull"] for r in rs], dtype=float)
+    bad = ~(np.abs(p) <= PULL_LIMIT)  # NaN (failed) and inf count as wrong
+    # an exception is loud: a run that raised is not a silent failure
+    raised = np.array([bool(r.get("failed")) for r in rs])
+    warned = np.array([bool(r.get("warned", False)) for r in rs]) | raised
+    finite = p[np.isfinite(p)]
+    inside = p[np.abs(p) <= PULL_LIMIT]
+    return dict(
+        n=len(rs),
+        failed=int(np.isnan(p).sum()),
+        raised=int(raised.sum()),
+        bad=bad,
+        warned=warned,
+        std=float(np.std(finite)) if len(finite) > 1 else math.nan,
+        std_within=float(np.std(inside)) if len(inside) > 1 else math.nan,
+        median_abs=float(np.median(np.abs(finite))) if len(finite) else math.nan,
     )
+
+
+def pull_rows(records):
+    """Per method and band: the pull distribution and the silent failures."""
+    rows = []
+    groups = ["all family", *BANDS, "fixed"]
+    for method in ("skhep_ml", "skhep_ml-mc", "vegas", "madnis", "madnis-mc"):
+        ours = method.startswith("skhep")
+        for group in groups:
+            rs = [
+                r
+                for r in records
+                if r["method"] == method
+                and (
+                    _band(r) != "fixed" if group == "all family" else _band(r) == group
+                )
+            ]
+            if not rs:
+                continue
+            st = _pull_stats(rs)
+            bad, warned = st["bad"], st["warned"]
+            rows.append(
+                dict(
+                    method=method,
+                    problems=group,
+                    runs=st["n"],
+                    failed=st["failed"],
+                    raised=st["raised"],
+                    pull_std=st["std"],
+                    pull_std_within_4=st["std_within"],
+                    median_abs_pull=st["median_abs"],
+                    over_4=f"{int(bad.sum())}/{st['n']}",
+                    over_4_silent=f"{int((bad & ~warned).sum())}" if ours else "",
+                    warned=f"{int(warned.sum())}" if ours else "",
+                    false_alarms=f"{int((warned & ~bad).sum())}" if ours else "",
+                )
+            )
+    return rows
+
+
+def distribution_table(records, specs):
+    """Ratio distributions over all draws, per band and per budget."""
+    rows = []
+    groups = [("all", lambda r: True)]
+    groups += [
+        (f"{band}", lambda r, band=band: _band(r) == band) for band in [*BANDS, "fixed"]
+    ]
+    groups += [
+        (f"{b:.0e} calls", lambda r, b=b: r["budget"] == b)
+        for b in sorted({r["budget"] for r in records})
+    ]
+    for label, keep in groups:
+        rs = [r for r in records if keep(r)]
+        for row in runner.distribution_rows(rs, specs):
+            if row["draws"]:
+                rows.append(dict(problems=label, **row))
+    return rows
 
 
 def _order(r):
-    return TASKS.index(r["problem"]) if r["problem"] in TASKS else 99, r["budget"]
+    band = _band(r)
+    order = [*BANDS, "fixed"]
+    task_order = TASKS.index(r["problem"]) if r["problem"] in TASKS else 0
+    return order.index(band), task_order, r["draw"], r["budget"]
 
 
-def write(records, command, seed=0, more_seeds=(), out_dir=runner.DOCS_BENCH):
-    """The page: the rows of ``seed``, its ratios and their distribution.
+def _describe(records):
+    """``d`` and ``k`` columns of the family draws."""
+    out = {}
+    for r in records:
+        if (r["problem"], r["draw"]) in out:
+            continue
+        if r["problem"].startswith("family_"):
+            # the draws' names are family-s{seed}-d{d}-k{k}
+            f = make_integrand_family(
+                r["draw"], dims=BANDS[r["problem"].removeprefix("family_")]
+            )
+            out[r["problem"], r["draw"]] = (f.n_features, len(f.weights))
+        else:
+            out[r["problem"], r["draw"]] = (make_integrand(r["problem"]).n_features, "")
+    return out
 
-    ``more_seeds``: the other seeds of ``records`` summarised in the intro.
-    """
-    others = [r for r in records if r["seed"] in more_seeds]
+
+def _goal_summary(records):
+    """The issue's goals on the default skhep_ml, over the family draws."""
+    fam = [r for r in records if _band(r) != "fixed"]
+    ours = [r for r in fam if r["method"] == "skhep_ml"]
+    if not ours:
+        return ""
+    st = _pull_stats(ours)
+    bad, warned = st["bad"], st["warned"]
+
+    def share(spec):
+        vals = [r["value"] for r in runner.ratios(fam, spec)]
+        d = runner.distribution(vals, spec.higher_is_better, spec.goal)
+        return d
+
+    err, eff, over = (share(s) for s in RATIOS)
+    n = len(ours)
+    return (
+        f"Goals of issue 19 on the family draws (default ``skhep_ml``, {n} runs): "
+        f"no silent failure: {int((bad & ~warned).sum())} runs with ``|pull| > 4`` "
+        "and neither a warning nor an exception (goal 0); ``|pull| > 4`` or an "
+        f"exception: {int(bad.sum())}/{n} (of them {st['raised']} raised) "
+        f"= {bad.mean():.0%} (goal <= 5 %); pull std {st['std']:.3g} over all "
+        f"runs, {st['std_within']:.2f} over those with ``|pull| <= 4`` "
+        "(goal in [0.8, 1.25]); relative error <= the better peer on "
+        f"{err['met']}/{err['n']} (goal >= 90 %); unweighting efficiency >= "
+        f"madnis's on {eff['met']}/{eff['n']} (goal >= 75 %), median ratio "
+        f"{eff['median']:.2f} (goal >= 1.5); overhead per call <= 0.5x madnis's on "
+        f"{over['met']}/{over['n']}, median {over['median']:.2f}; false alarms "
+        f"(a warning on a result with ``|pull| <= 4``): {int((warned & ~bad).sum())}."
+    )
+
+
+def write(records, command, seed=0, out_dir=runner.DOCS_BENCH):
+    """The page: per-draw rows, ratios per draw, their distribution, the pulls."""
     records = runner.select(records, seed=seed)
+    dk = _describe(records)
     rows = [
-        dict(r, task=r["problem"], budget=f"{r['budget']:.0e}")
+        dict(
+            r,
+            d=dk[r["problem"], r["draw"]][0],
+            k=dk[r["problem"], r["draw"]][1],
+            budget=f"{r['budget']:.0e}",
+            warned="yes" if r.get("warned") else "",
+        )
         for r in sorted(records, key=lambda r: (*_order(r), r["method"]))
     ]
     table = rst_table(rows, COLUMNS, floatfmt=".3g")
-    names = {
-        key: (r["method"], r["reference"])
-        for r in runner.ratios(records, RATIOS[0])
-        for key in [(r["problem"], r["budget"])]
-    }
     ratio_rows = [
-        dict(
-            r,
-            task=r["problem"],
-            budget=f"{r['budget']:.0e}",
-            ours=names[r["problem"], r["budget"]][0],
-            best_peer=names[r["problem"], r["budget"]][1],
-        )
-        for r in sorted(
-            runner.draw_rows(records, RATIOS), key=lambda r: (r["problem"], r["budget"])
-        )
-        if (r["problem"], r["budget"]) in names
+        dict(r, budget=f"{r['budget']:.0e}")
+        for r in sorted(runner.draw_rows(records, RATIOS + MC_RATIOS), key=_order)
     ]
-    columns = ["task", "budget", "ours", "best_peer", *(s.name for s in RATIOS)]
+    columns = ["problem", "draw", "budget", *(s.name for s in RATIOS + MC_RATIOS)]
     ratio_table = rst_table(ratio_rows, columns, floatfmt=".3g")
-    spread = rst_table(
-        runner.distribution_rows(records, RATIOS),
-        ["ratio", "better", "draws", "median", "worst_decile", "worst", "goal", "met"],
-        floatfmt=".3g",
+    dist_columns = [
+        "problems",
+        "ratio",
+        "better",
+        "draws",
+        "median",
+        "worst_decile",
+        "worst",
+        "goal",
+        "met",
+    ]
+    spread = rst_table(distribution_table(records, RATIOS), dist_columns, ".3g")
+    spread_mc = rst_table(distribution_table(records, MC_RATIOS), dist_columns, ".3g")
+    pulls = rst_table(
+        pull_rows(records),
+        [
+            "method",
+            "problems",
+            "runs",
+            "failed",
+            "raised",
+            "pull_std",
+            "pull_std_within_4",
+            "median_abs_pull",
+            "over_4",
+            "over_4_silent",
+            "warned",
+            "false_alarms",
+        ],
+        ".3g",
     )
+    misses = [
+        f"{r['problem']} draw {r['draw']} at {r['budget']:.0e}: pull {r['pull']:.1f}"
+        + (
+            " (raised)"
+            if r.get("failed")
+            else f" (warned: {r['warning'][:60]})"
+            if r.get("warned")
+            else " (no warning)"
+        )
+        for r in sorted(records, key=_order)
+        if r["method"] == "skhep_ml" and not abs(r["pull"]) <= PULL_LIMIT
+    ]
     intro = (
         __doc__.split("\n\n", 1)[1].rsplit("\n\nRun ", 1)[0]
-        + f"\n\nMachine: CPU, torch threads = {torch.get_num_threads()}. "
-        "Ratios below 1 in ``error_ratio`` and ``overhead_ratio_vs_madnis`` and "
-        "above 1 in ``eff_ratio_vs_madnis`` favour skhep_ml. The goals of the "
-        "integrator are ``error_ratio <= 1`` and ``eff_ratio_vs_madnis >= 1`` on "
-        "every task and budget, no silently dropped mode (every pull within a few "
-        "units) and ``overhead_ratio_vs_madnis <= 0.5``; single runs (one seed), so "
-        "ratios near 1 are within the run-to-run scatter. Wall seconds are "
-        "taken on a machine shared with other jobs, so the overhead ratios "
-        "scatter too (by up to ~1.5x between runs)."
+        + f"\n\nMachine: CPU, torch threads = {torch.get_num_threads()}, "
+        "shared with other jobs: wall seconds and overhead ratios were measured "
+        "under load and scatter (by up to ~1.5x between runs). Ratios below 1 in "
+        "``error_ratio`` and ``overhead_ratio_vs_madnis`` and above 1 in "
+        "``eff_ratio_vs_madnis`` favour skhep_ml; single runs per draw (one "
+        "seed), so ratios near 1 are within the run-to-run scatter."
+    )
+    failures = [
+        f"{r['method']} on {r['problem']} draw {r['draw']} at {r['budget']:.0e} "
+        f"({r['failed'][:90]})"
+        for r in sorted(records, key=_order)
+        if r.get("failed")
+    ]
+    intro += (
+        f"\n\nSize of this run: {run_size(records)}. The full size is 20 draws "
+        "per band at 1e5 and at 1e6 calls and the fixed tasks at both "
+        "(``python benchmarks/bench_integration.py``, hours on a CPU): the "
+        "distributions below are from few draws and scatter accordingly."
     )
     intro += "\n\n" + _goal_summary(records)
-    if more_seeds:
-        intro += " " + _seeds_summary(others, more_seeds)
+    if failures:
+        intro += (
+            "\n\nRuns that raised (NaN metrics; counted as ``|pull| > 4``, not "
+            "as silent): " + "; ".join(failures) + "."
+        )
+    if misses:
+        intro += "\n\nskhep_ml runs with ``|pull| > 4``: " + "; ".join(misses) + "."
     write_page(
         "integration",
         "Integration: NeuralImportanceIntegrator vs vegas and madnis",
         intro,
         [
             ("Results", table),
-            ("Ratios", ratio_table),
-            ("Distribution of the ratios over the task/budget pairs", spread),
+            ("Ratios per draw", ratio_table),
+            ("Distribution of the ratios (default skhep_ml)", spread),
+            ("Distribution of the ratios (skhep_ml-mc)", spread_mc),
+            ("Pulls and warnings", pulls),
         ],
         command,
         out_dir,
     )
-    print(table)
-    print(ratio_table)
     print(spread)
+    print(pulls)
+
+
+def problems_of(args):
+    """Per budget: the family draws and fixed tasks (``--draws-1e6`` and
+    ``--tasks-1e6`` above 1e5 calls)."""
+    out = {}
+    for budget in args.budgets:
+        n = args.draws if budget <= 100_000 else args.draws_1e6
+        probs = [p for band in args.bands for p in family_draws(band, n)]
+        tasks = args.tasks if budget <= 100_000 else args.tasks_1e6
+        probs += [task(t) for t in tasks]
+        out[budget] = probs
+    return out
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="budget 1e5 only")
+    parser.add_argument("--bands", nargs="*", default=list(BANDS))
+    parser.add_argument("--draws", type=int, default=20, help="draws per band at 1e5")
+    parser.add_argument(
+        "--draws-1e6", type=int, default=None, help="draws per band above 1e5"
+    )
     parser.add_argument("--tasks", nargs="*", default=None)
+    parser.add_argument(
+        "--tasks-1e6", nargs="*", default=None, help="fixed tasks above 1e5"
+    )
     parser.add_argument("--budgets", nargs="*", type=float, default=None)
     parser.add_argument("--methods", nargs="*", default=["vegas", "madnis", "skhep_ml"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--more-seeds",
-        nargs="*",
-        type=int,
-        default=[],
-        help="rerun every method with these seeds too and report the goals met",
-    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--table-only", action="store_true")
     parser.add_argument(
-        "--skhep-params",
-        type=json.loads,
-        default=None,
-        help="JSON of NeuralImportanceIntegrator parameters, e.g. '{\"n_iter\": 25}': "
-        "print the rows of this variant, write nothing",
+        "--merge",
+        action="store_true",
+        help="keep the records of the JSON file that this run does not redo",
     )
     runner.add_smoke_flag(parser)
     args = parser.parse_args(argv)
     setup_threads(args.threads)
     out_dir = runner.output_dir(args.smoke)
     records_file = out_dir / "integration.json"
-    tasks = args.tasks or (["resonances_d3"] if args.smoke else TASKS)
-    budgets = args.budgets or (
-        [5000] if args.smoke else [1e5] if args.quick else [1e5, 1e6]
-    )
-    budgets = [int(b) for b in budgets]
+    if args.smoke:
+        args.bands, args.draws, args.draws_1e6 = ["d2-4"], 1, 1
+        args.tasks = args.tasks if args.tasks is not None else ["resonances_d3"]
+        args.budgets = args.budgets or [5000]
+    args.tasks = TASKS if args.tasks is None else args.tasks
+    args.budgets = [int(b) for b in (args.budgets or [1e5, 1e6])]
+    if args.tasks_1e6 is None:
+        args.tasks_1e6 = args.tasks
+    if args.draws_1e6 is None:
+        args.draws_1e6 = args.draws
+    argv = sys.argv[1:] if argv is None else argv
+    command = " ".join(["python benchmarks/bench_integration.py", *argv])
     if args.table_only:
-        records = runner.load(records_file)[1]
-        more_seeds = sorted({r["seed"] for r in records} - {args.seed})
+        env, records = runner.load(records_file)
+        commands = env.get("commands", [])
     else:
-        more_seeds = list(args.more_seeds)
-        variant = args.skhep_params is not None
-        records = runner.run(
-            [task(t) for t in tasks],
-            methods(args.methods, args.skhep_params),
-            budgets,
-            seeds=[args.seed, *more_seeds],
-            out=None if variant else records_file,
-            merge=True,
+        commands = []
+        if args.merge and records_file.exists():
+            commands = runner.load(records_file)[0].get("commands", [])
+        elif records_file.exists():
+            records_file.unlink()  # a fresh run: the page shows this run only
+        chosen = methods(args.methods)
+        for budget, probs in problems_of(args).items():
+            # records saved after every run, merged into those of the file
+            runner.run(
+                probs, chosen, [budget], seeds=[args.seed], out=records_file, merge=True
+            )
+            chosen = [Method(m.name, m.fn, None, m.applies) for m in chosen]
+        commands = [*commands, command]
+        records = runner.load(records_file)[1]
+        # the commands that made the records, for the page
+        runner.save(
+            records_file, records, {**runner.environment(), "commands": commands}
         )
-        if variant:  # a variant of skhep_ml: its rows and goals, no page
-            for seed in [args.seed, *more_seeds]:
-                print(_seeds_summary(records, [seed]))
-            return
-        # the page shows this run's records, over those of the file
-        done = {runner.key(r) for r in records}
-        records += [
-            r for r in runner.load(records_file)[1] if runner.key(r) not in done
+    write(records, " && ".join(commands) or command, args.seed, out_dir)
+
+
+def run_size(records):
+    """This run's size: draws per band and budget, fixed tasks per budget."""
+    parts = []
+    for budget in sorted({r["budget"] for r in records}):
+        rs = [r for r in records if r["budget"] == budget and r["method"] == "skhep_ml"]
+        bands = [
+            f"{sum(_band(r) == band for r in rs)} ({band})"
+            for band in BANDS
+            if any(_band(r) == band for r in rs)
         ]
-        records = [r for r in records if r["seed"] in (args.seed, *more_seeds)]
-    command = "python benchmarks/bench_integration.py" + (
-        " --quick" if args.quick else ""
-    )
-    if more_seeds:
-        command += " --more-seeds " + " ".join(map(str, more_seeds))
-    write(records, command, args.seed, more_seeds, out_dir)
+        tasks = sum(_band(r) == "fixed" for r in rs)
+        parts.append(
+            f"at {budget:.0e} calls {', '.join(bands) or 'no'} family draws and "
+            f"{tasks} fixed tasks"
+        )
+    return "; ".join(parts)
 
 
 if __name__ == "__main__":

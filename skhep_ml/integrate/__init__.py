@@ -1,12 +1,17 @@
 """NeuralImportanceIntegrator: neural importance sampling with a VEGAS start."""
 
 from .._compat import moved_attribute
-from ._channels import BreitWignerMapping, IdentityMapping
+from ._channels import (
+    BreitWignerMapping,
+    CombinationBreitWignerMapping,
+    IdentityMapping,
+)
 from ._unweighting import IntegrationResult, unweight
 from .integrator import NeuralImportanceIntegrator
 
 __all__ = [
     "BreitWignerMapping",
+    "CombinationBreitWignerMapping",
     "IdentityMapping",
     "IntegrationResult",
     "NeuralImportanceIntegrator",

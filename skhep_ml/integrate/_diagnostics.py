@@ -50,7 +50,12 @@ def max_share_allowed(n):
     return max(0.02, 10.0 / max(int(n), 1))
 
 
-def pareto_k(w):
+def tail_size(n):
+    """How many of the largest of ``n`` weights :func:`pareto_k` reads (``M + 1``)."""
+    return int(min(n / 5.0, 3.0 * math.sqrt(n))) + 1
+
+
+def pareto_k(w, n_positive=None):
     """Pareto tail index ``k`` of the largest of the weights ``w``.
 
     The generalized Pareto distribution is fitted to the excesses of the
@@ -61,7 +66,11 @@ def pareto_k(w):
     Parameters
     ----------
     w : array-like of shape (n,)
-        Non-negative weights.
+        Non-negative weights, or only the largest :func:`tail_size` of them
+        when ``n_positive`` gives how many positive weights there were.
+    n_positive : int, optional
+        The number of positive weights ``w`` was taken from (default: those
+        of ``w``).
 
     Returns
     -------
@@ -71,10 +80,10 @@ def pareto_k(w):
     """
     w = np.asarray(w, dtype=np.float64)
     w = w[w > 0]
-    n = len(w)
+    n = len(w) if n_positive is None else int(n_positive)
     if n < 25:
         return float("nan")
-    m = int(min(n / 5.0, 3.0 * math.sqrt(n)))
+    m = tail_size(n) - 1
     top = np.sort(w)[-(m + 1) :]
     x = top[1:] - top[0]
     if x[-1] <= 0:
@@ -98,13 +107,16 @@ def pareto_k(w):
     return (n_x * k_hat + 10 * 0.5) / (n_x + 10)
 
 
-def weight_tail(w):
-    """``{"max_share", "pareto_k"}`` of the final integration's weights."""
-    w = np.asarray(w, dtype=np.float64)
-    total = w.sum()
+def weight_tail(top, total, n_positive):
+    """``{"max_share", "pareto_k"}`` of the final integration's weights.
+
+    ``top`` holds (at least) the :func:`tail_size` largest of the
+    ``n_positive`` positive weights, whose sum is ``total``.
+    """
+    top = np.asarray(top, dtype=np.float64)
     return {
-        "max_share": float(w.max() / total) if total > 0 else 0.0,
-        "pareto_k": pareto_k(w),
+        "max_share": float(top.max() / total) if total > 0 else 0.0,
+        "pareto_k": pareto_k(top, n_positive=n_positive),
     }
 
 

@@ -14,16 +14,11 @@ from typing import Protocol
 
 import numpy as np
 
-from ._diagnostics import weight_tail
+from ._diagnostics import tail_size, weight_tail
 from ._sampling import weights
-from ._unweighting import (
-    IntegrationResult,
-    split_counts,
-    stratified_estimate,
-    unweighting_efficiency,
-)
+from ._unweighting import IntegrationResult, split_counts, stratified_estimate
 
-__all__ = ["Sampler", "final_integration", "split_counts", "strata_plan"]
+__all__ = ["Sampler", "WeightStats", "final_integration", "split_counts", "strata_plan"]
 
 #: adaptive stratified integration: passes, share of the first (even)
 #: pass, damping of the allocation (VEGAS+'s beta), mean points per cell
@@ -33,6 +28,12 @@ FIRST_PASS_SHARE = 0.2
 ALLOC_BETA = 0.75
 POINTS_PER_CELL = 4.0
 ADAPTIVE_MAX_K = 8
+#: points drawn, evaluated and reduced at once: the memory of the final
+#: integration is that of one chunk, whatever the calls; and the most cells
+#: of one adaptive part (their sums are kept over the passes), reached only
+#: above ~5e6 calls
+CHUNK = 262_144
+MAX_CELLS = 262_144
 
 
 class Sampler(Protocol):
@@ -57,8 +58,83 @@ class Sampler(Protocol):
         """Integrand values at unit-cube points (counted calls)."""
 
 
+class WeightStats:
+    """Streamed statistics of event weights: count, sums, maximum, top tail.
+
+    Keeps the ``m - floor(0.999 (m - 1)) + 1`` largest weights, enough for
+    the 0.999 quantile (as ``numpy.quantile`` interpolates it) of ``m``
+    weights added in any number of batches: ``m`` is ``n_total``, or
+    ``tail_of`` for the statistics of one part of ``m`` weights that
+    :meth:`combine` merges.
+    """
+
+    def __init__(self, n_total, tail_of=None):
+        self.n_total = int(n_total)
+        m = self.n_total if tail_of is None else int(tail_of)
+        self.keep = max(m - math.floor(0.999 * (m - 1)) + 1, tail_size(m))
+        self.count, self.n_positive, self.total, self.total_sq = 0, 0, 0.0, 0.0
+        self.top = np.empty(0)
+
+    def add(self, w):
+        """Add the weights ``w`` (an array)."""
+        w = np.asarray(w, dtype=float)
+        self.count += len(w)
+        self.n_positive += int(np.count_nonzero(w > 0))
+        self.total += float(np.sum(w))
+        self.total_sq += float(np.dot(w, w))
+        top = np.concatenate([self.top, w])
+        if len(top) > self.keep:
+            top = np.partition(top, len(top) - self.keep)[len(top) - self.keep :]
+        self.top = top
+        return self
+
+    @classmethod
+    def combine(cls, parts, scales):
+        """The statistics of ``scale * w`` over the weights of every part."""
+        out = cls(sum(p.n_total for p in parts))
+        for p, c in zip(parts, scales):
+            out.count += p.count
+            out.n_positive += p.n_positive
+            out.total += c * p.total
+            out.total_sq += c * c * p.total_sq
+            out.top = np.concatenate([out.top, c * p.top])
+        if len(out.top) > out.keep:
+            out.top = np.partition(out.top, len(out.top) - out.keep)[-out.keep :]
+        return out
+
+    def quantile(self, q):
+        """The ``q`` quantile of the weights (``q >= 0.999``), interpolated."""
+        pos = q * (self.count - 1)
+        lo = math.floor(pos)
+        top = np.sort(self.top)
+        # index i of the sorted weights is index i - (count - len(top)) of top
+        i = lo - (self.count - len(top))
+        j = min(i + 1, len(top) - 1)
+        return float(top[i] + (pos - lo) * (top[j] - top[i]))
+
+    def result(self, value, error, n):
+        """The :class:`IntegrationResult` and the weights' tail diagnostics.
+
+        The second item is :func:`._diagnostics.weight_tail` of the weights:
+        the largest weight's share of the sum and the Pareto tail index.
+        """
+        mean = self.total / self.count if self.count else 0.0
+        if not mean > 0:
+            empty = {"max_share": 0.0, "pareto_k": float("nan")}
+            return IntegrationResult(value, error, n, np.nan, 0.0, 0.0), empty
+        std = math.sqrt(max(self.total_sq / self.count - mean * mean, 0.0))
+        top = float(self.top.max())
+        result = IntegrationResult(
+            value, error, n, std / mean, mean / top, mean / self.quantile(0.999)
+        )
+        return result, weight_tail(self.top, self.total, self.n_positive)
+
+
 def final_integration(sampler, n, rng, *, stratified):
     """Estimate the integral with ``n`` calls (adaptive stratification if it pays).
+
+    The points are drawn, evaluated and reduced in chunks of at most
+    ``CHUNK`` (above ``CHUNK`` calls), so the memory does not grow with ``n``.
 
     Returns
     -------
@@ -68,25 +144,114 @@ def final_integration(sampler, n, rng, *, stratified):
         weight's share of the sum and the Pareto tail index (lost-mode signals).
     """
     plan = strata_plan(sampler, n) if stratified else None
-    if plan is None:
+    parts = (
+        None if plan is not None or n <= CHUNK else fine_parts(sampler, n, stratified)
+    )
+    if plan is not None:
+        value, error, stats = _integrate_adaptive(sampler, n, plan, rng)
+    elif parts is not None:
+        value, error, stats = _integrate_streamed(sampler, n, parts, rng)
+    else:
         draw = sampler.draw(n, rng, stratify=stratified, mixture_density=False)
         h = weights(draw, sampler.evaluate(draw["u"]))
         value, error, w = stratified_estimate(
             h, draw["stratum"], draw["stratum_weight"]
         )
-    else:
-        value, error, w = _integrate_adaptive(sampler, n, plan, rng)
-    mean_w = w.mean()
-    rel = float(w.std() / mean_w) if mean_w > 0 else np.nan
-    result = IntegrationResult(
-        value,
-        error,
-        n,
-        rel,
-        unweighting_efficiency(w) if mean_w > 0 else 0.0,
-        unweighting_efficiency(w, 0.999) if mean_w > 0 else 0.0,
-    )
-    return result, weight_tail(w)
+        stats = WeightStats(n).add(w)
+    return stats.result(value, error, n)
+
+
+def fine_parts(sampler, n, stratify):
+    """The strata of ``sampler.draw(n, stratify=...)``: ``(i, comp, k, W, n_c)``.
+
+    Per channel and component ``n_c`` points in ``k^d`` cells of mass ``W``
+    each, spread as evenly as :func:`~._sampling.latent_points` does. ``None``
+    when a channel has too few points for fixed components (then ``draw``
+    picks them at random).
+    """
+    d = sampler.n_dims
+    parts = []
+    for i, n_i in enumerate(split_counts(n, sampler.channel_fractions)):
+        shares = sampler.component_shares(i)
+        active = np.flatnonzero(shares > 0)
+        if n_i < 2 * len(active):
+            return None
+        n_comp = 2 + split_counts(
+            n_i - 2 * len(active), shares[active] / shares[active].sum()
+        )
+        for comp, n_c in zip(active, n_comp):
+            k = 1
+            if stratify and n_c >= 4:
+                k = max(1, int(math.floor((n_c / 2.0) ** (1.0 / d) + 1e-9)))
+            parts.append((i, int(comp), k, float(shares[comp]) / k**d, int(n_c)))
+    return parts
+
+
+def _stream_part(sampler, i, comp, k, cell_of, n_points, rng):
+    """``(cell, h)`` of the points of one part, in chunks of ``CHUNK``.
+
+    ``cell_of(a, b)``: the cells of the part's points ``a .. b - 1``.
+    """
+    d = sampler.n_dims
+    for a in range(0, n_points, CHUNK):
+        cell = cell_of(a, min(a + CHUNK, n_points))
+        z = rng.uniform(size=(len(cell), d))
+        if k > 1:
+            z = (np.stack(np.unravel_index(cell, (k,) * d), axis=1) + z) / k
+        ((x, log_g),) = sampler.from_latent_parts(i, [(z, comp)])
+        u = np.clip(x, 0.0, 1.0)
+        ch = np.full(len(u), i)
+        log_alpha = sampler.log_alpha_of_channel(u, ch, log_g=log_g)
+        draw = dict(log_alpha=log_alpha, log_g=log_g)
+        yield cell, weights(draw, sampler.evaluate(u))
+
+
+def _even_cells(n_points, n_cells):
+    """``cell_of`` of ``n_points`` spread evenly over ``n_cells`` (first ones +1)."""
+    per, rest = divmod(n_points, n_cells)
+    big = rest * (per + 1)
+
+    def cell_of(a, b):
+        j = np.arange(a, b)
+        return np.where(j < big, j // (per + 1), rest + (j - big) // max(per, 1))
+
+    return cell_of, per, rest
+
+
+def _integrate_streamed(sampler, n, parts, rng):
+    """The stratified estimate of ``parts`` (``fine_parts``), chunk by chunk.
+
+    Each cell's mean and variance enter the value and the error once the
+    cell is complete (a cell cut by a chunk carries its sums to the next).
+    """
+    d = sampler.n_dims
+    value, variance = 0.0, 0.0
+    stats = WeightStats(n)
+    for i, comp, k, W, n_c in parts:
+        cell_of, per, rest = _even_cells(n_c, k**d)
+        open_cell = None
+        for cell, h in _stream_part(sampler, i, comp, k, cell_of, n_c, rng):
+            first = int(cell[0])
+            local = cell - first
+            s0 = np.bincount(local).astype(float)
+            s1 = np.bincount(local, h)
+            s2 = np.bincount(local, h * h)
+            if open_cell is not None and open_cell[0] == first:
+                s0[0] += open_cell[1]
+                s1[0] += open_cell[2]
+                s2[0] += open_cell[3]
+            n_s = np.where(cell < rest, per + 1, per)
+            stats.add(n * W * h / n_s)
+            # the chunk's last cell is complete, or carried to the next chunk
+            done = len(s0) if s0[-1] == n_s[-1] else len(s0) - 1
+            open_cell = None if done == len(s0) else (cell[-1], s0[-1], s1[-1], s2[-1])
+            s0, s1, s2 = s0[:done], s1[:done], s2[:done]
+            mean = s1 / s0
+            value += W * float(np.sum(mean))
+            many = s0 > 1
+            var = np.maximum(s2[many] - s0[many] * mean[many] ** 2, 0.0)
+            variance += W * W * float(np.sum(var / (s0[many] - 1) / s0[many]))
+    return value, math.sqrt(variance), stats
 
 
 def strata_plan(sampler, n):
@@ -114,39 +279,9 @@ def strata_plan(sampler, n):
         n_comp = split_counts(n_i, shares[active] / shares[active].sum())
         for comp, n_c in zip(active, n_comp):
             k = int(math.floor((n_c / POINTS_PER_CELL) ** (1.0 / d) + 1e-9))
-            k = max(k, 1)
+            k = max(min(k, int(math.floor(MAX_CELLS ** (1.0 / d) + 1e-9))), 1)
             plan.append((i, int(comp), k, float(shares[comp]) / k**d))
     return plan
-
-
-def _draw_cells(sampler, plan, cell_counts, rng):
-    """Draw ``cell_counts[p][c]`` points in cell ``c`` of part ``p`` of ``plan``."""
-    d = sampler.n_dims
-    us, chs, logg, cells = [], [], [], []
-    offset = 0
-    by_channel = {}
-    for p, (i, comp, k, _) in enumerate(plan):
-        counts = cell_counts[p]
-        cell = np.repeat(np.arange(len(counts)), counts)
-        if k > 1:
-            digits = np.stack(np.unravel_index(cell, (k,) * d), axis=1)
-            z = (digits + rng.uniform(size=(len(cell), d))) / k
-        else:
-            z = rng.uniform(size=(len(cell), d))
-        by_channel.setdefault(i, []).append((z, comp, cell + offset))
-        offset += len(counts)
-    for i, parts in by_channel.items():
-        out = sampler.from_latent_parts(i, [(z, comp) for z, comp, _ in parts])
-        for (x, lg), (z, _, cell) in zip(out, [p for p in parts if len(p[0])]):
-            us.append(np.clip(x, 0.0, 1.0))
-            logg.append(lg)
-            chs.append(np.full(len(z), i))
-            cells.append(cell)
-    u = np.concatenate(us)
-    ch = np.concatenate(chs)
-    draw = dict(u=u, ch=ch, log_g=np.concatenate(logg), cell=np.concatenate(cells))
-    draw["log_alpha"] = sampler.log_alpha_of_channel(u, ch, log_g=draw["log_g"])
-    return draw
 
 
 def _pooled_variance(s0, s1, s2):
@@ -178,10 +313,14 @@ def _allocate(n_t, first, plan, sizes, W, sums):
 
 
 def _combine_passes(n, W, records, pooled):
-    """Value, error and event weights of the passes, weighted ∝ 1 / predicted var."""
+    """Value, error and weight statistics of the passes, weighted ∝ 1 / predicted var.
+
+    ``records``: per pass the :class:`WeightStats` of ``W_c h / n_c`` and the
+    cell sums ``c0, c1, c2``.
+    """
     n_cells = len(W)
     values, variances, predicted = [], [], []
-    for _, _, c0, c1, c2 in records:
+    for _, c0, c1, c2 in records:
         used = c0 > 0
         m = np.zeros(n_cells)
         m[used] = c1[used] / c0[used]
@@ -196,17 +335,12 @@ def _combine_passes(n, W, records, pooled):
     if np.all(predicted > 0):
         lam = 1.0 / predicted
     else:
-        lam = np.array([float(len(r[1])) for r in records])
+        lam = np.array([float(r[0].count) for r in records])
     lam /= lam.sum()
     value = float(np.sum(lam * values))
     error = float(np.sqrt(np.sum(lam**2 * variances)))
-    w = np.concatenate(
-        [
-            n * lam_t * W[cell] * h / c0[cell]
-            for lam_t, (cell, h, c0, _, _) in zip(lam, records)
-        ]
-    )
-    return value, error, w
+    stats = WeightStats.combine([r[0] for r in records], n * lam)
+    return value, error, stats
 
 
 def _integrate_adaptive(sampler, n, plan, rng):
@@ -218,7 +352,8 @@ def _integrate_adaptive(sampler, n, plan, rng):
     cell). Each pass is an unbiased stratified estimate; the passes are
     combined with weights ∝ the inverse of their variance predicted from
     the pooled cell variances (not their own, which would correlate with
-    their values).
+    their values). A pass is drawn and evaluated in chunks of ``CHUNK``
+    points; only the cell sums are kept.
     """
     d = sampler.n_dims
     sizes = [k**d for _, _, k, _ in plan]
@@ -231,15 +366,23 @@ def _integrate_adaptive(sampler, n, plan, rng):
     records = []
     for t, n_t in enumerate(passes):
         alloc = _allocate(n_t, t == 0, plan, sizes, W, (s0, s1, s2))
-        cell_counts = [alloc[bounds[p] : bounds[p + 1]] for p in range(len(plan))]
-        draw = _draw_cells(sampler, plan, cell_counts, rng)
-        h = weights(draw, sampler.evaluate(draw["u"]))
-        cell = draw["cell"]
-        c0 = np.bincount(cell, minlength=n_cells).astype(float)
-        c1 = np.bincount(cell, h, minlength=n_cells)
-        c2 = np.bincount(cell, h * h, minlength=n_cells)
+        c0 = alloc.astype(float)
+        c1, c2 = np.zeros(n_cells), np.zeros(n_cells)
+        stats = WeightStats(n_t, tail_of=n)
+        for p, (i, comp, k, _) in enumerate(plan):
+            cum = np.cumsum(alloc[bounds[p] : bounds[p + 1]])
+            n_p = int(cum[-1]) if len(cum) else 0
+
+            def cell_of(a, b, cum=cum):
+                return np.searchsorted(cum, np.arange(a, b), side="right")
+
+            for cell, h in _stream_part(sampler, i, comp, k, cell_of, n_p, rng):
+                g = cell + bounds[p]
+                c1 += np.bincount(g, h, minlength=n_cells)
+                c2 += np.bincount(g, h * h, minlength=n_cells)
+                stats.add(W[g] * h / c0[g])
         s0 += c0
         s1 += c1
         s2 += c2
-        records.append((cell, h, c0, c1, c2))
+        records.append((stats, c0, c1, c2))
     return _combine_passes(n, W, records, _pooled_variance(s0, s1, s2))

@@ -33,6 +33,13 @@ class IntegrandCalls:
         """Evaluate at unit-cube points ``u`` (tensor or array); return f·volume."""
         n = len(u)
         est = self.est
+        finite = torch.isfinite(u).all() if torch.is_tensor(u) else np.isfinite(u).all()
+        if not finite:
+            raise RuntimeError(
+                f"the proposal produced non-finite points ({n} asked for): its "
+                "training diverged (NaN parameters); lower lr, raise "
+                "defensive_fraction or use channels. The integrand was not called."
+            )
         if self.budget is not None and est.n_evaluations_ + n > self.budget:
             raise RuntimeError(  # pragma: no cover - the plan never asks for more
                 f"integrand budget of {self.budget} calls would be exceeded."

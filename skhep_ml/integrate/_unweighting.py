@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = [
@@ -9,8 +11,15 @@ __all__ = [
     "split_counts",
     "stratified_estimate",
     "unweight",
+    "unweight_to_count",
     "unweighting_efficiency",
 ]
+
+#: the first batch of :func:`unweight_to_count` has at least this many calls
+#: (its largest weight, or its quantile, is the first reference weight)
+MIN_FIRST_BATCH = 10_000
+#: and no batch more (one batch's points, densities and weights stay in memory)
+MAX_BATCH = 262_144
 
 
 class IntegrationResult(tuple):
@@ -162,6 +171,102 @@ def unweight(weights, *, quantile=None, random_state=None):
             efficiency=float(keep.mean()),
             reference_weight=ref,
             overweight_fraction=over,
+        ),
+    )
+
+
+def unweight_to_count(draw_batch, n, *, quantile=None, efficiency=None, rng):
+    """Exactly ``n`` unweighted events, drawing as many batches as needed.
+
+    Full unweighting (``quantile=None``) keeps the largest weight seen so far
+    as the reference: when a batch brings a larger one, the events already
+    kept are thinned by ``old / new reference``, so every kept event was
+    accepted with probability ``w / w_max`` of the final maximum. Partial
+    unweighting fixes the reference to the ``quantile`` of the first batch;
+    events above it are kept with their own weight (overweight, counted).
+
+    Parameters
+    ----------
+    draw_batch : callable
+        ``draw_batch(m) -> (X, w)``: ``m`` fresh weighted events (``m``
+        integrand calls) whose mean weight estimates the integral.
+    n : int
+        Events to return.
+    quantile : float in (0, 1], default=None
+        Reference quantile for partial unweighting.
+    efficiency : float, default=None
+        Expected acceptance, for the size of the first batch (``None``: 0.1).
+    rng : numpy.random.RandomState
+        Accept/reject draws.
+
+    Returns
+    -------
+    X : ndarray of shape (n, n_dims)
+        The events, in the order drawn.
+    w : ndarray of shape (n,)
+        Their weights: the reference weight, or their own weight where larger
+        (partial unweighting).
+    info : dict
+        ``efficiency`` (events kept over calls, before the cut to ``n``),
+        ``reference_weight``, ``overweight_fraction`` (of the returned events),
+        ``n_calls``, ``n_batches`` and ``integral`` (the mean weight of all
+        drawn events: an estimate from the same calls).
+
+    Raises
+    ------
+    ValueError
+        If a batch of ``MAX_BATCH`` calls yields no positive weight.
+    """
+    n = int(n)
+    eff = efficiency if efficiency is not None and efficiency > 0 else 0.1
+    ref = 0.0
+    kept_X, kept_w = [], []
+    n_kept = n_calls = n_batches = 0
+    total = 0.0
+    while n_kept < n:
+        rate = n_kept / n_calls if n_kept else eff
+        m = math.ceil(1.1 * (n - n_kept) / max(rate, 1e-9))
+        if not n_batches:
+            m = max(m, MIN_FIRST_BATCH)
+        m = int(min(max(m, 100), MAX_BATCH))
+        X, w = draw_batch(m)
+        n_calls += m
+        n_batches += 1
+        total += float(np.sum(w))
+        if not n_batches - 1 or ref <= 0:
+            ref = float(w.max() if quantile is None else np.quantile(w, quantile))
+            if ref <= 0:
+                if n_calls >= MAX_BATCH:
+                    raise ValueError(
+                        f"no positive weight in {n_calls} integrand calls: nothing "
+                        "to unweight."
+                    )
+                continue
+        elif quantile is None and w.max() > ref:
+            # a larger weight: thin what was kept to the new reference
+            scale = ref / float(w.max())
+            for j, (Xj, wj) in enumerate(zip(kept_X, kept_w)):
+                stay = rng.uniform(size=len(wj)) < scale
+                kept_X[j], kept_w[j] = Xj[stay], wj[stay]
+            ref = float(w.max())
+            n_kept = sum(len(wj) for wj in kept_w)
+        keep = rng.uniform(size=len(w)) * ref < w
+        kept_X.append(X[keep])
+        kept_w.append(w[keep])
+        n_kept += int(keep.sum())
+    X = np.concatenate(kept_X)[:n]
+    w_own = np.concatenate(kept_w)[:n]
+    w_new = np.maximum(w_own, ref)
+    return (
+        X,
+        w_new,
+        dict(
+            efficiency=float(n_kept / n_calls),
+            reference_weight=ref,
+            overweight_fraction=float(np.mean(w_own > ref)) if n else 0.0,
+            n_calls=int(n_calls),
+            n_batches=int(n_batches),
+            integral=total / n_calls,
         ),
     )
 

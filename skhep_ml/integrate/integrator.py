@@ -47,7 +47,12 @@ from ._stages import (
     update_fractions,
     vegas_stage,
 )
-from ._unweighting import IntegrationResult, stratified_estimate, unweight
+from ._unweighting import (
+    IntegrationResult,
+    stratified_estimate,
+    unweight,
+    unweight_to_count,
+)
 from ._vegas_init import adapt_grid_to_samples
 from .loss import ImportanceSamplingLoss
 from .plan import integration_box, make_plan, resolve_n_dims, with_peak_channels
@@ -280,7 +285,10 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
     n_iter_ : int
         Epochs run.
     unweighting_ : dict
-        Statistics of the last unweighting by :meth:`sample`.
+        The last unweighting by :meth:`sample`: ``efficiency`` (accepted
+        events over calls), ``reference_weight``, ``overweight_fraction``,
+        ``n_calls``, ``n_batches`` and ``integral`` (the mean weight of all
+        the calls it drew).
 
     See Also
     --------
@@ -603,6 +611,9 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
             points are named, evaluated points kept), missing ``y`` without an
             integrand, a budget too small for the plan, or CUDA requested but
             absent.
+        RuntimeError
+            If the training diverged (the proposal draws non-finite points;
+            the integrand is not called with them).
         """
         rng, device = self._init_fit()
         self.n_evaluations_ = 0
@@ -853,47 +864,72 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
     def sample(
         self, n_samples=1, *, unweighted=False, quantile=None, random_state=None
     ):
-        """Draw weighted (or unweighted) events; calls the integrand.
+        """Draw weighted events, or exactly ``n_samples`` unweighted ones.
+
+        Weighted events cost one integrand call each. Unweighted events are
+        drawn in batches (of at most 262144 calls, so the memory does not
+        grow with the calls) until ``n_samples`` are accepted; every call is
+        counted in :attr:`n_evaluations_` and reported in :attr:`unweighting_`.
 
         Parameters
         ----------
         n_samples : int, default=1
-            Points drawn (integrand calls). Unweighting keeps a fraction.
+            Events returned (weighted: also the integrand calls).
         unweighted : bool, default=False
-            Hit-or-miss unweighting against the maximum weight, or against the
-            ``quantile`` of the weights (partial unweighting; the overweight
-            fraction is reported in ``unweighting_``).
-        quantile : float, default=None
+            Hit-or-miss unweighting against the largest weight drawn (when a
+            later batch brings a larger one, the events kept so far are
+            thinned to it), or against the ``quantile`` of the weights of the
+            first batch (partial unweighting; events above it keep their
+            larger weight, their fraction is reported in ``unweighting_``).
+        quantile : float in (0, 1], default=None
             Reference quantile for partial unweighting (e.g. 0.999).
         random_state : int, RandomState instance or None, default=None
             Seed.
 
         Returns
         -------
-        X : ndarray of shape (n_kept, n_dims)
+        X : ndarray of shape (n_samples, n_dims)
             Events in ``bounds``.
-        w : ndarray of shape (n_kept,)
-            Weights; ``w.sum() / n_samples`` estimates the integral.
+        w : ndarray of shape (n_samples,)
+            Weights. Weighted: ``w.mean()`` estimates the integral.
+            Unweighted: the reference weight (or an event's own larger weight
+            with ``quantile``); ``unweighting_["integral"]`` is the estimate
+            from all the calls drawn.
+
+        Raises
+        ------
+        ValueError
+            If ``n_samples < 1``, ``quantile`` is outside ``(0, 1]``, or no
+            drawn point has a positive weight.
         """
         self._check_integrand("sample")
+        n_samples = int(n_samples)
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be at least 1, got {n_samples}.")
+        if quantile is not None and not 0 < quantile <= 1:
+            raise ValueError(f"quantile must be in (0, 1], got {quantile}.")
         rng = check_random_state(random_state)
+        if not unweighted:
+            return self._weighted_events(n_samples, rng)
+        X, w, self.unweighting_ = unweight_to_count(
+            lambda m: self._weighted_events(m, rng),
+            n_samples,
+            quantile=quantile,
+            efficiency=getattr(self.result_, "unweighting_efficiency", None),
+            rng=rng,
+        )
+        return X, w
+
+    def _weighted_events(self, n, rng):
+        """``n`` events of plain sampling from the proposal and their weights."""
         draw = self._sampler().draw(
-            int(n_samples),
-            rng,
-            stratify=False,
-            mixture_density=False,
-            fixed_components=False,
+            n, rng, stratify=False, mixture_density=False, fixed_components=False
         )
         h = weights(draw, self._evaluate(draw["u"]))
         _, _, w = stratified_estimate(h, draw["stratum"], draw["stratum_weight"])
         X = self.bounds_[:, 0] + self._width * draw["u"]
         order = rng.permutation(len(X))
-        X, w = X[order], w[order]
-        if unweighted:
-            keep, w, info = unweight(w, quantile=quantile, random_state=rng)
-            self.unweighting_ = info
-            X = X[keep]
-        return X, w
+        return X[order], w[order]
 
     def _log_density_unit(self, u):
         d = self.n_features_in_

@@ -237,7 +237,12 @@ def test_integration_benchmark_smoke_run():
     assert {r["method"] for r in records} == {
         "vegas",
         "madnis",
+        "madnis-mc",
         "skhep_ml",
-        "skhep_ml-2ch",
+        "skhep_ml-mc",
     }
-    assert "Distribution of the ratios" in (out / "integration.rst").read_text()
+    # one family draw and one fixed task, every run with its exact pull
+    assert {r["problem"] for r in records} == {"family_d2-4", "resonances_d3"}
+    assert all(r["calls"] <= 5000 for r in records)
+    page = (out / "integration.rst").read_text()
+    assert "Distribution of the ratios" in page and "Pulls and warnings" in page

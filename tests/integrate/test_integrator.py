@@ -353,29 +353,74 @@ def test_adaptive_stratification_is_honest_and_pays():
     assert np.mean(errors) < 1.1 * np.mean(plain)
 
 
+def _beta_product(X):
+    """``6 x0 (1 - x0) · 2 x1``: a density whose marginal CDFs are exact."""
+    return 6 * X[:, 0] * (1 - X[:, 0]) * 2 * X[:, 1]
+
+
+_beta_product.n_features = 2
+
+
 def test_unweighted_events_follow_the_integrand():
-    f = Camel(2)
-    est = _fit(f, budget=30_000)
-    X, w = est.sample(40_000, unweighted=True, random_state=0)
-    assert np.all(w == w[0]) and len(X) > 1_000
-    assert est.unweighting_["efficiency"] == pytest.approx(len(X) / 40_000)
-    # exact sample of f by rejection from the uniform distribution
-    rng = np.random.default_rng(5)
-    U = rng.uniform(size=(400_000, 2))
-    fmax = f(np.array([[1 / 3, 1 / 3]]))[0] * 1.01
-    truth = U[rng.uniform(size=len(U)) * fmax < f(U)][: len(X)]
-    for a, b in (
-        (X[:, 0], truth[:, 0]),
-        (X[:, 1], truth[:, 1]),
-        (X.sum(1), truth.sum(1)),
-        (X[:, 0] - X[:, 1], truth[:, 0] - truth[:, 1]),
-    ):
-        assert stats.ks_2samp(a, b).pvalue > 1e-3
-    # partial unweighting reports its overweight fraction
-    _, w2 = est.sample(20_000, unweighted=True, quantile=0.99, random_state=1)
+    est = _fit(_beta_product, budget=15_000)
+    before = est.n_evaluations_
+    X, w = est.sample(3_000, unweighted=True, random_state=0)
     info = est.unweighting_
-    assert 0 <= info["overweight_fraction"] < 0.2
-    assert np.all(w2 >= info["reference_weight"])
+    assert (
+        X.shape == (3_000, 2) and np.all(w == w[0]) and w[0] == info["reference_weight"]
+    )
+    assert est.n_evaluations_ - before == info["n_calls"] >= 3_000
+    assert info["efficiency"] * info["n_calls"] >= 3_000
+    # exact marginal CDFs: 3x² - 2x³ and x²
+    assert stats.kstest(X[:, 0], lambda t: 3 * t**2 - 2 * t**3).pvalue > 1e-3
+    assert stats.kstest(X[:, 1], lambda t: t**2).pvalue > 1e-3
+    # the calls also estimate the integral (1)
+    assert info["integral"] == pytest.approx(1.0, rel=0.05)
+    # partial unweighting: exactly n events, the overweight ones reported
+    X2, w2 = est.sample(2_000, unweighted=True, quantile=0.5, random_state=1)
+    info = est.unweighting_
+    assert len(X2) == 2_000 and np.all(w2 >= info["reference_weight"])
+    assert info["overweight_fraction"] == pytest.approx(
+        np.mean(w2 > info["reference_weight"])
+    )
+    assert 0 < info["overweight_fraction"] < 1
+
+
+def test_sample_rejects_bad_counts_and_quantiles():
+    est = _fit(_beta_product, budget=8_000)
+    with pytest.raises(ValueError, match="n_samples"):
+        est.sample(0, unweighted=True)
+    with pytest.raises(ValueError, match="quantile"):
+        est.sample(10, unweighted=True, quantile=1.5)
+
+
+def test_unweight_to_count_thins_to_a_growing_maximum(monkeypatch):
+    from skhep_ml.integrate import _unweighting
+
+    # weight 1 with probability 0.999, 1000 with 0.001: the unweighted share
+    # of the rare events is 1000 p / (1000 p + 1 - p) = 0.50025. The first
+    # small batches hold no rare event (their maximum is 1); the events kept
+    # against it must be thinned when one comes (without: a share of 0.24)
+    monkeypatch.setattr(_unweighting, "MAX_BATCH", 500)
+    data = np.random.default_rng(0)
+    calls = []
+
+    def draw(m):
+        calls.append(m)
+        rare = data.uniform(size=m) < 1e-3
+        return rare[:, None].astype(float), np.where(rare, 1000.0, 1.0)
+
+    X, w, info = _unweighting.unweight_to_count(
+        draw, 2_000, rng=np.random.RandomState(0)
+    )
+    assert len(X) == 2_000 and np.all(w == 1000.0)
+    assert info["n_calls"] == sum(calls) and info["n_batches"] == len(calls)
+    assert abs(X[:, 0].mean() - 0.50025) < 5 * math.sqrt(0.25 / 2_000)
+    assert info["integral"] == pytest.approx(1.999, rel=0.05)
+    with pytest.raises(ValueError, match="no positive weight"):
+        _unweighting.unweight_to_count(
+            lambda m: (np.zeros((m, 1)), np.zeros(m)), 5, rng=np.random.RandomState(0)
+        )
 
 
 def test_unweight_function():
@@ -719,3 +764,11 @@ def test_cuda_fit_with_a_torch_integrand():
     est = _fit(f, budget=20_000, device="cuda", integrand_backend="torch")
     assert abs(est.integral_ - f.integral) < 4 * est.integral_error_
     assert est.net_.device == "cuda"
+
+
+def test_non_finite_proposal_points_are_named_not_blamed_on_the_integrand():
+    est = _fit(Camel(2), budget=8_000)
+    calls = est.n_evaluations_
+    with pytest.raises(RuntimeError, match="proposal produced non-finite points"):
+        est._evaluate(np.full((3, 2), np.nan))
+    assert est.n_evaluations_ == calls  # not counted: nothing was called

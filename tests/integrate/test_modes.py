@@ -129,3 +129,18 @@ def test_a_known_lost_mode_warns():
     est, warned = _fit(f, 40_000, find_modes=False)
     assert abs(est.integral_ - f.integral) > 4 * est.integral_error_ or warned
     assert any("lost mode" in w for w in warned), warned
+
+
+def test_streamed_weight_tail_equals_the_one_of_all_weights():
+    from skhep_ml.integrate._diagnostics import weight_tail
+    from skhep_ml.integrate._final_integration import WeightStats
+
+    rng = np.random.default_rng(3)
+    w = np.concatenate([rng.pareto(1.5, 50_000) + 1, np.zeros(5_000)])
+    rng.shuffle(w)
+    stats = WeightStats(len(w))
+    for chunk in np.array_split(w, 7):
+        stats.add(chunk)
+    streamed = weight_tail(stats.top, stats.total, stats.n_positive)
+    assert streamed["max_share"] == pytest.approx(w.max() / w.sum())
+    assert streamed["pareto_k"] == pytest.approx(pareto_k(w), rel=1e-12)
