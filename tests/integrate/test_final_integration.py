@@ -6,6 +6,7 @@ import pytest
 from skhep_ml import NeuralImportanceIntegrator
 from skhep_ml.datasets import Camel
 from skhep_ml.integrate import _final_integration
+from skhep_ml.integrate._diagnostics import pareto_k
 from skhep_ml.integrate._final_integration import WeightStats
 
 
@@ -22,8 +23,9 @@ def test_weight_stats_in_batches_equal_numpy():
     assert result.unweighting_efficiency_q == pytest.approx(
         mean / np.quantile(w, 0.999), rel=1e-12
     )
-    assert share == pytest.approx(w.max() / w.sum(), rel=1e-12)
-    assert len(stats.top) < 40  # the tail, not the weights
+    assert share["max_share"] == pytest.approx(w.max() / w.sum(), rel=1e-12)
+    assert share["pareto_k"] == pytest.approx(pareto_k(w), rel=1e-12)
+    assert len(stats.top) < len(w) / 50  # the tail, not the weights
 
 
 def test_combined_weight_stats_are_those_of_the_scaled_union():
@@ -37,7 +39,9 @@ def test_combined_weight_stats_are_those_of_the_scaled_union():
     )
     w = np.concatenate([c * p for c, p in zip(scales, parts)])
     assert stats.quantile(0.999) == pytest.approx(np.quantile(w, 0.999), rel=1e-12)
-    assert stats.result(0, 0, n)[1] == pytest.approx(w.max() / w.sum(), rel=1e-12)
+    tail = stats.result(0, 0, n)[1]
+    assert tail["max_share"] == pytest.approx(w.max() / w.sum(), rel=1e-12)
+    assert tail["pareto_k"] == pytest.approx(pareto_k(w), rel=1e-12)
 
 
 @pytest.mark.parametrize(
