@@ -7,6 +7,7 @@ import skhep_ml
 #: cheap constructor parameters per estimator (the checks only need to be fast)
 TINY_PARAMS = {
     "ALICERatioEstimator": dict(
+        n_theta=1,
         hidden_layer_sizes=(16,),
         max_epochs=10,
         batch_size=256,

@@ -22,10 +22,10 @@ from ..base import (
 )
 from ..nn.mlp import MLP
 from ._inputs import (
-    check_n_theta,
     encode_labels,
     fit_label_encoder,
     reference_label,
+    resolve_n_theta,
     training_targets,
 )
 from ._net import _RatioNet
@@ -65,18 +65,26 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
       ALICE's soft label is that of ``y``) with a lower variance, which on
       the ALICE toy divides the error of ``log r̂`` by 2 to 3 at 1e4 to 1e5
       events.
+    * ``loss="auto"`` (default): the most informative loss the data allow,
+      ALICES with ``joint_ratio`` and ``joint_score``, ALICE with
+      ``joint_ratio`` only, CASCAL (CARL plus the score term, rows from θ)
+      with ``joint_score`` only, CARL with neither.
 
-    Without ``joint_ratio`` every loss falls back to CARL; without
-    ``joint_score`` ALICES falls back to ALICE (``loss_used_`` says which ran).
+    An explicit loss missing its inputs falls back (ALICES to ALICE or
+    CASCAL, ALICE to CARL) with a warning; ``loss="alice"`` given a
+    ``joint_score`` warns that it ignores it. ``loss_used_`` says which ran.
     Inputs, θ included, are standardised inside the estimator.
 
     Parameters
     ----------
-    n_theta : int, default=1
-        Number of trailing columns of X that hold θ. ``n_theta=0`` makes a
-        plain (unparameterised) ratio classifier.
-    loss : {"alice", "alices", "carl"}, default="alice"
-        Training loss.
+    n_theta : int or None, default=None
+        Number of trailing columns of X that hold θ. ``None``: the number of
+        columns of the ``joint_score`` passed to :meth:`fit`; without a joint
+        score it must be given (a ``ValueError`` says so). ``n_theta=0`` makes
+        a plain (unparameterised) ratio classifier.
+    loss : {"auto", "alices", "alice", "carl"}, default="auto"
+        Training loss; ``"auto"`` picks it from the simulator outputs passed
+        to :meth:`fit` (see above).
     alpha : float, default=0.1
         Weight of the joint-score term of ALICES (madminer's convention: the
         squared error averaged over θ components and over all rows, each row
@@ -162,7 +170,11 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
         Column names, when X had them.
     loss_used_ : str
-        The loss that was trained: ``"alices"``, ``"alice"`` or ``"carl"``.
+        The loss that was trained: ``"alices"``, ``"alice"``, ``"cascal"`` or
+        ``"carl"``.
+    n_theta_ : int
+        Number of θ columns of the fit (``n_theta`` or inferred from the
+        joint score).
     loss_curve_ : list of float
         Training loss per epoch.
     n_iter_ : int
@@ -214,8 +226,10 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     >>> from skhep_ml.datasets import make_alice_toy
     >>> X, y, r, t = make_alice_toy(2000, random_state=0)
     >>> est = ALICERatioEstimator(max_epochs=5, random_state=0)
-    >>> est.fit(X, y, joint_ratio=r).predict_log_ratio(X[:3]).shape
-    (3,)
+    >>> est.fit(X, y, joint_ratio=r, joint_score=t).loss_used_
+    'alices'
+    >>> est.n_theta_, est.predict_log_ratio(X[:3]).shape
+    (1, (3,))
     """
 
     __metadata_request__fit = {"joint_ratio": True, "joint_score": True}
@@ -223,8 +237,8 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         **NET_PARAMETER_CONSTRAINTS,
-        "n_theta": [Interval(numbers.Integral, 0, None, closed="left")],
-        "loss": [StrOptions({"alice", "alices", "carl"})],
+        "n_theta": [Interval(numbers.Integral, 0, None, closed="left"), None],
+        "loss": [StrOptions({"auto", "alice", "alices", "carl"})],
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "score_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "score_label": [StrOptions({"soft", "hard"})],
@@ -236,8 +250,8 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        n_theta=1,
-        loss="alice",
+        n_theta=None,
+        loss="auto",
         alpha=0.1,
         score_clip=20.0,
         score_label="soft",
@@ -304,7 +318,8 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         joint_score : array-like of shape (n_samples, n_theta), default=None
             Joint score ``t(x,z|θ) = ∇_θ log p(x,z|θ)`` of every row (used on
             rows with ``y = classes_[0]``). Requested by default for metadata
-            routing. Only ``loss="alices"`` uses it.
+            routing. ``loss="auto"`` and ``"alices"`` use it; its number of
+            columns sets ``n_theta`` when that is ``None``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative event weights.
 
@@ -318,19 +333,26 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         ValueError
             On NaN/inf in X, y with other than two classes, non-positive, NaN
             or mis-shaped ``joint_ratio``/``joint_score``, negative weights,
-            ``n_theta`` larger than the number of features, CUDA requested but
-            absent, or invalid parameters.
+            ``n_theta`` larger than the number of features, ``n_theta=None``
+            without a ``joint_score`` (or disagreeing with its columns), CUDA
+            requested but absent, or invalid parameters.
+
+        Warns
+        -----
+        UserWarning
+            ``loss="alice"`` given a ``joint_score`` (ignored), or an explicit
+            loss missing the inputs it needs (``loss_used_`` is the fallback).
         """
         rng, device = self._init_fit()
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2
         )
-        check_n_theta(self.n_theta, X.shape[1])
+        self.n_theta_ = resolve_n_theta(self.n_theta, joint_score, X.shape[1])
         labels = self._encode_y(y, fit=True)
         w = check_sample_weight(sample_weight, X)
         self._x_mean, self._x_scale = weighted_standardization(X, w)
         targets = training_targets(
-            self, X, labels, w, joint_ratio, joint_score, self._x_scale
+            self, X, labels, w, joint_ratio, joint_score, self._x_scale, self.n_theta_
         )
         self.loss_used_ = targets.loss_used
         seed = derive_seed(rng)
@@ -520,8 +542,9 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             not match the fit.
         """
         check_is_fitted(self)
-        n_obs = self.n_features_in_ - self.n_theta
-        x, theta = check_profile_inputs(x, theta_grid, n_obs, self.n_theta)
+        n_theta = self._fitted_n_theta()
+        n_obs = self.n_features_in_ - n_theta
+        x, theta = check_profile_inputs(x, theta_grid, n_obs, n_theta)
         xs = (x - self._x_mean[:n_obs]) / self._x_scale[:n_obs]
         ts = (theta - self._x_mean[n_obs:]) / self._x_scale[n_obs:]
         chunk = max(1, self.inference_batch_size // max(len(xs), 1))
@@ -532,6 +555,10 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         return likelihood_profile(
             log_r, theta, n_events=n_events, confidence_levels=confidence_levels
         )
+
+    def _fitted_n_theta(self):
+        """``n_theta_`` (fits of release 0.1.0 only stored ``n_theta``)."""
+        return getattr(self, "n_theta_", self.n_theta)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
