@@ -1,9 +1,15 @@
 """ALICERatioEstimator: likelihood-free inference of theory parameters."""
 
 from .._compat import moved_attribute
-from .estimator import ALICERatioEstimator, likelihood_profile
+from .estimator import ALICERatioEstimator
+from .profile import calibrated_thresholds, coverage, likelihood_profile
 
-__all__ = ["ALICERatioEstimator", "likelihood_profile"]
+__all__ = [
+    "ALICERatioEstimator",
+    "calibrated_thresholds",
+    "coverage",
+    "likelihood_profile",
+]
 
 #: the private names of release 0.1.0's flat module, for its pickles
 __getattr__ = moved_attribute(__name__)

@@ -508,37 +508,29 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         return -float(np.average(loss, weights=w))
 
     # --------------------------------------------------------------- profile
-    def profile_likelihood(
-        self, x, theta_grid, *, n_events=None, confidence_levels=(0.68, 0.95)
-    ):
-        """Profile of the estimated likelihood over a θ grid for observed events.
+    def log_ratio_grid(self, x, theta_grid):
+        """``log r̂(x_i|θ_j)`` for every event and grid point.
 
-        Evaluates ``log r̂(x_i|θ_j)`` for every event and grid point and calls
-        :func:`likelihood_profile`.
+        The input of :func:`likelihood_profile` and of
+        :func:`~skhep_ml.ratio.calibrated_thresholds` /
+        :func:`~skhep_ml.ratio.coverage` (it has the signature of the exact
+        :meth:`~skhep_ml.datasets.MorphingSimulator.log_ratio_grid`).
 
         Parameters
         ----------
         x : array-like of shape (n_events_in, n_observables)
-            Observed events (observables only).
+            Events (observables only).
         theta_grid : array-like of shape (n_grid,) or (n_grid, n_theta)
             θ points.
-        n_events : int, default=None
-            ``None``: observed curve (sum over the events). An integer: expected
-            curve for that many events (pass a large sample from the true θ).
-        confidence_levels : tuple of float, default=(0.68, 0.95)
-            Levels of the Wilks intervals/regions.
 
         Returns
         -------
-        profile : sklearn.utils.Bunch
-            ``theta``, ``log_likelihood``, ``q`` (−2Δlog L), ``mle``,
-            ``thresholds``, ``regions`` and, for 1-d θ, ``intervals``; see
-            :func:`likelihood_profile`.
+        log_r : ndarray of shape (n_grid, n_events_in)
 
         Raises
         ------
         ValueError
-            If ``n_theta == 0``, or the shapes of ``x`` or ``theta_grid`` do
+            If ``n_theta_ == 0``, or the shapes of ``x`` or ``theta_grid`` do
             not match the fit.
         """
         check_is_fitted(self)
@@ -552,8 +544,62 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         for start, rows in grid_rows(xs, ts, chunk):
             block = self._log_ratio_scaled(rows).reshape(-1, len(xs))
             log_r[start : start + len(block)] = block
+        return log_r
+
+    def profile_likelihood(
+        self,
+        x,
+        theta_grid,
+        *,
+        n_events=None,
+        confidence_levels=(0.68, 0.95),
+        parameters_of_interest=None,
+        thresholds=None,
+    ):
+        """Profile of the estimated likelihood over a θ grid for observed events.
+
+        Evaluates :meth:`log_ratio_grid` and calls :func:`likelihood_profile`.
+
+        Parameters
+        ----------
+        x : array-like of shape (n_events_in, n_observables)
+            Observed events (observables only).
+        theta_grid : array-like of shape (n_grid,) or (n_grid, n_theta)
+            θ points.
+        n_events : int, default=None
+            ``None``: observed curve (sum over the events). An integer: expected
+            curve for that many events (pass a large sample from the true θ).
+        confidence_levels : tuple of float, default=(0.68, 0.95)
+            Levels of the intervals/regions.
+        parameters_of_interest : sequence of int, default=None
+            θ components kept; the others are profiled over the grid.
+        thresholds : dict, default=None
+            ``{cl: float or per-point array}`` (e.g. from
+            :func:`~skhep_ml.ratio.calibrated_thresholds`); ``None``: Wilks.
+
+        Returns
+        -------
+        profile : sklearn.utils.Bunch
+            ``theta``, ``log_likelihood``, ``q`` (−2Δlog L), ``mle``,
+            ``thresholds``, ``regions``, ``profile_index`` and, for one
+            parameter of interest, ``intervals``; see
+            :func:`likelihood_profile`.
+
+        Raises
+        ------
+        ValueError
+            If ``n_theta_ == 0``, or the shapes of ``x`` or ``theta_grid`` do
+            not match the fit.
+        """
+        log_r = self.log_ratio_grid(x, theta_grid)
+        theta = np.asarray(theta_grid, dtype=np.float64).reshape(len(log_r), -1)
         return likelihood_profile(
-            log_r, theta, n_events=n_events, confidence_levels=confidence_levels
+            log_r,
+            theta,
+            n_events=n_events,
+            confidence_levels=confidence_levels,
+            parameters_of_interest=parameters_of_interest,
+            thresholds=thresholds,
         )
 
     def _fitted_n_theta(self):

@@ -320,6 +320,19 @@ def test_two_dimensional_theta_profile():
     assert prof.regions[0.95][near]
     assert np.linalg.norm(prof.mle - truth) < 0.25
     assert not hasattr(prof, "intervals")
+    # θ_1 profiled out: q(θ_0) is the smallest 2-d q over θ_1 at each θ_0
+    prof0 = est.profile_likelihood(
+        x_obs, grid, n_events=100, parameters_of_interest=[0]
+    )
+    np.testing.assert_allclose(prof0.theta[:, 0], g)
+    np.testing.assert_allclose(prof0.q, prof.q.reshape(21, 21).min(1), atol=1e-9)
+    assert prof0.thresholds[0.68] == pytest.approx(0.989, abs=1e-3)
+    lo, hi = prof0.intervals[0.95]
+    assert lo < truth[0] < hi
+    log_r = est.log_ratio_grid(x_obs[:7], grid[:4])
+    assert log_r.shape == (4, 7)
+    rows = np.column_stack([np.tile(x_obs[:7], (4, 1)), np.repeat(grid[:4], 7, 0)])
+    np.testing.assert_allclose(log_r.ravel(), est.predict_log_ratio(rows), rtol=1e-12)
 
 
 def test_likelihood_profile_gaussian_truth():
