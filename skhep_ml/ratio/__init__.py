@@ -2,13 +2,19 @@
 
 from .._compat import moved_attribute
 from .estimator import ALICERatioEstimator
-from .profile import calibrated_thresholds, coverage, likelihood_profile
+from .profile import (
+    calibrated_thresholds,
+    coverage,
+    likelihood_profile,
+    optimized_profile,
+)
 
 __all__ = [
     "ALICERatioEstimator",
     "calibrated_thresholds",
     "coverage",
     "likelihood_profile",
+    "optimized_profile",
 ]
 
 #: the private names of release 0.1.0's flat module, for its pickles

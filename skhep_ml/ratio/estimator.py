@@ -30,7 +30,12 @@ from ._inputs import (
 )
 from ._net import _RatioNet
 from .loss import RatioCrossEntropy, ratio_cross_entropy
-from .profile import check_profile_inputs, grid_rows, likelihood_profile
+from .profile import (
+    check_profile_inputs,
+    grid_rows,
+    likelihood_profile,
+    optimized_profile,
+)
 
 __all__ = ["ALICERatioEstimator", "likelihood_profile"]
 
@@ -555,10 +560,13 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         confidence_levels=(0.68, 0.95),
         parameters_of_interest=None,
         thresholds=None,
+        optimize=False,
     ):
         """Profile of the estimated likelihood over a θ grid for observed events.
 
-        Evaluates :meth:`log_ratio_grid` and calls :func:`likelihood_profile`.
+        Evaluates :meth:`log_ratio_grid` and calls :func:`likelihood_profile`
+        (or, with ``optimize=True``,
+        :func:`~skhep_ml.ratio.optimized_profile`).
 
         Parameters
         ----------
@@ -576,6 +584,10 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         thresholds : dict, default=None
             ``{cl: float or per-point array}`` (e.g. from
             :func:`~skhep_ml.ratio.calibrated_thresholds`); ``None``: Wilks.
+        optimize : bool, default=False
+            Refine the MLE and the profiled maxima over the nuisance
+            parameters by L-BFGS-B inside the grid's box (a coarse grid then
+            suffices for 2-3 parameters).
 
         Returns
         -------
@@ -591,6 +603,22 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             If ``n_theta_ == 0``, or the shapes of ``x`` or ``theta_grid`` do
             not match the fit.
         """
+        if optimize:
+
+            def log_likelihood(theta):
+                log_r = self.log_ratio_grid(x, theta)
+                if n_events is None:
+                    return log_r.sum(axis=1)
+                return float(n_events) * log_r.mean(axis=1)
+
+            theta = np.asarray(theta_grid, dtype=np.float64)
+            return optimized_profile(
+                log_likelihood,
+                theta.reshape(len(theta), -1),
+                confidence_levels=confidence_levels,
+                parameters_of_interest=parameters_of_interest,
+                thresholds=thresholds,
+            )
         log_r = self.log_ratio_grid(x, theta_grid)
         theta = np.asarray(theta_grid, dtype=np.float64).reshape(len(log_r), -1)
         return likelihood_profile(

@@ -6,12 +6,18 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from scipy.optimize import brentq, minimize
 from scipy.stats import chi2
 from sklearn.utils import Bunch, check_array, check_random_state
 
 from ..base import check_finite
 
-__all__ = ["calibrated_thresholds", "coverage", "likelihood_profile"]
+__all__ = [
+    "calibrated_thresholds",
+    "coverage",
+    "likelihood_profile",
+    "optimized_profile",
+]
 
 
 def likelihood_profile(
@@ -129,6 +135,147 @@ def profile_from_log_likelihood(
     if k == 1:
         out.mle, out.intervals = _intervals_1d(points[:, 0], q, thresholds)
     return out
+
+
+def optimized_profile(
+    log_likelihood,
+    theta_grid,
+    *,
+    confidence_levels=(0.68, 0.95),
+    parameters_of_interest=None,
+    thresholds=None,
+    bounds=None,
+):
+    """:func:`likelihood_profile` with the maxima refined by optimisation.
+
+    The summed log likelihood is evaluated on ``theta_grid``; then the global
+    maximum and, at every point of the parameters of interest, the maximum
+    over the nuisance parameters are refined by L-BFGS-B (numerical
+    gradients) from the best grid point, inside ``bounds``. A coarse grid
+    then suffices for several parameters: the profile is continuous in the
+    nuisance directions and the MLE is not tied to grid points.
+
+    Parameters
+    ----------
+    log_likelihood : callable
+        ``log_likelihood(theta) -> (m,)`` summed (or expected) log likelihood,
+        up to a θ-independent constant, at the rows of ``theta`` (m, n_theta).
+    theta_grid : array-like of shape (n_grid,) or (n_grid, n_theta)
+        Starting grid (a product grid when profiling).
+    confidence_levels, parameters_of_interest, thresholds
+        As in :func:`likelihood_profile`.
+    bounds : array-like of shape (n_theta, 2), default=None
+        Box of the optimisation (``None``: the grid's bounding box).
+
+    Returns
+    -------
+    profile : sklearn.utils.Bunch
+        As :func:`likelihood_profile`, plus ``mle_full`` (n_theta,): the
+        refined maximum in all components, and ``nuisance`` (n_points,
+        n_theta): the maximising θ at every point.
+    """
+    theta = np.asarray(theta_grid, dtype=np.float64)
+    theta = theta[:, None] if theta.ndim == 1 else theta
+    box = np.column_stack([theta.min(0), theta.max(0)]) if bounds is None else bounds
+    box = np.asarray(box, dtype=np.float64).reshape(theta.shape[1], 2)
+    poi = _check_poi(parameters_of_interest, theta.shape[1])
+    free = [i for i in range(theta.shape[1]) if i not in poi]
+    log_l = np.asarray(log_likelihood(theta), dtype=np.float64)
+    points, index = profile_max(log_l, theta, poi)
+
+    def refine(start, components):
+        def loss(v):
+            row = start.copy()
+            row[components] = v
+            return -float(log_likelihood(row[None])[0])
+
+        res = minimize(
+            loss, start[components], method="L-BFGS-B", bounds=box[components]
+        )
+        row = start.copy()
+        row[components] = res.x
+        return row, -float(res.fun)
+
+    best_row, best = refine(theta[int(np.argmax(log_l))].copy(), list(range(len(box))))
+    best = max(best, float(log_l.max()))
+    rows = theta[index].copy()
+    profiled = log_l[index].copy()
+    if free:
+        for j, start in enumerate(theta[index]):
+            row, value = refine(start.copy(), free)
+            if value > profiled[j]:
+                rows[j], profiled[j] = row, value
+    out = profile_from_log_likelihood(
+        np.append(profiled, best),
+        np.vstack([points, best_row[poi][None]]),
+        confidence_levels=confidence_levels,
+        thresholds=_append_threshold(thresholds, confidence_levels),
+    )
+    # drop the appended optimum (it set the maximum of log L)
+    keep = slice(0, len(points))
+    for name in ("theta", "log_likelihood", "q"):
+        out[name] = out[name][keep]
+    out.regions = {cl: r[keep] for cl, r in out.regions.items()}
+    out.thresholds = {
+        cl: t if np.ndim(t) == 0 else t[keep] for cl, t in out.thresholds.items()
+    }
+    out.profile_index = index
+    out.mle = best_row[poi]
+    out.mle_full = best_row
+    out.nuisance = rows
+    if len(poi) == 1:
+
+        def q_at(mu):
+            j = int(np.argmin(np.abs(out.theta[:, 0] - mu)))
+            row = rows[j].copy()
+            row[poi[0]] = mu
+            if free:
+                return 2.0 * (best - refine(row, free)[1])
+            return 2.0 * (best - float(log_likelihood(row[None])[0]))
+
+        out.intervals = _refined_intervals(out.intervals, out.thresholds, q_at, points)
+    return out
+
+
+def _refined_intervals(intervals, thresholds, q_at, points):
+    """Interval edges as roots of the continuous profile ``q(μ) - t`` (brentq).
+
+    Each interpolated edge lies between two grid points where ``q - t``
+    changes sign; edges at the grid's ends (open intervals) and per-point
+    thresholds are kept as they are.
+    """
+    grid = np.sort(points[:, 0])
+    out = {}
+    for cl, edges in intervals.items():
+        t = thresholds[cl]
+        if np.ndim(t) != 0:
+            out[cl] = edges
+            continue
+        refined = []
+        for edge in edges:
+            k = int(np.searchsorted(grid, edge))
+            if edge <= grid[0] or edge >= grid[-1] or k == 0:
+                refined.append(edge)
+                continue
+            a, b = float(grid[k - 1]), float(grid[k])
+            fa, fb = q_at(a) - t, q_at(b) - t
+            refined.append(
+                float(brentq(lambda m, t=t: q_at(m) - t, a, b, xtol=1e-7))
+                if fa * fb < 0
+                else edge
+            )
+        out[cl] = tuple(refined)
+    return out
+
+
+def _append_threshold(thresholds, confidence_levels):
+    """Per-point thresholds extended by one entry (for the appended optimum)."""
+    if thresholds is None:
+        return None
+    return {
+        cl: t if np.ndim(t) == 0 else np.append(t, np.max(t))
+        for cl, t in thresholds.items()
+    }
 
 
 def profile_max(log_l, theta, poi):

@@ -12,7 +12,12 @@ import pytest
 from scipy.stats import chi2
 
 from skhep_ml.datasets import make_simulator_family
-from skhep_ml.ratio import calibrated_thresholds, coverage, likelihood_profile
+from skhep_ml.ratio import (
+    calibrated_thresholds,
+    coverage,
+    likelihood_profile,
+    optimized_profile,
+)
 
 
 def _gaussian_2d(rho=0.6, n=200, seed=0):
@@ -153,3 +158,36 @@ def test_calibration_checks_its_inputs():
         calibrated_thresholds(
             sim.log_ratio_grid, _simulate(sim), grid, n_events=5, theta_test=[[0.05]]
         )
+
+
+def test_optimized_profile_on_a_coarse_grid_is_exact():
+    # the Gaussian on a 15 x 15 grid: L-BFGS-B profiles ν continuously, so
+    # q(μ) and the MLE are those of the continuum, not of the grid
+    cov = np.array([[1.0, 0.6], [0.6, 1.0]])
+    x = np.random.default_rng(0).multivariate_normal([0.2, -0.1], cov, size=200)
+    prec, mean = np.linalg.inv(cov), x.mean(0)
+
+    def log_likelihood(theta):
+        d = theta - mean
+        return -0.5 * 200 * np.einsum("gi,ij,gj->g", d, prec, d)
+
+    g = np.linspace(-0.7, 0.7, 15)
+    grid = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)
+    prof = optimized_profile(log_likelihood, grid, parameters_of_interest=[0])
+    np.testing.assert_allclose(prof.mle, mean[:1], atol=1e-5)
+    np.testing.assert_allclose(prof.mle_full, mean, atol=1e-5)
+    exact = 200 * (prof.theta[:, 0] - mean[0]) ** 2 / cov[0, 0]
+    np.testing.assert_allclose(prof.q, exact, atol=1e-6)
+    np.testing.assert_allclose(
+        prof.nuisance[:, 1], mean[1] + 0.6 * (g - mean[0]), atol=1e-4
+    )
+    # the interval edges of the continuum (roots of the profiled q - t)
+    half = np.sqrt(chi2.ppf(0.68, 1) / 200)
+    np.testing.assert_allclose(
+        prof.intervals[0.68], [mean[0] - half, mean[0] + half], atol=1e-5
+    )
+    # without profiling: the full 2-d MLE, the grid kept
+    full = optimized_profile(log_likelihood, grid)
+    assert full.theta.shape == (225, 2)
+    np.testing.assert_allclose(full.mle, mean, atol=1e-5)
+    assert full.thresholds[0.95] == pytest.approx(chi2.ppf(0.95, 2))

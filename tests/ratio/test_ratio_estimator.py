@@ -329,6 +329,12 @@ def test_two_dimensional_theta_profile():
     assert prof0.thresholds[0.68] == pytest.approx(0.989, abs=1e-3)
     lo, hi = prof0.intervals[0.95]
     assert lo < truth[0] < hi
+    # optimisation: profiled maxima at least the grid's, the MLE off the grid
+    opt = est.profile_likelihood(
+        x_obs, grid, n_events=100, parameters_of_interest=[0], optimize=True
+    )
+    assert np.all(opt.log_likelihood >= prof0.log_likelihood - 1e-9)
+    assert opt.mle_full.shape == (2,) and opt.q.min() >= 0
     log_r = est.log_ratio_grid(x_obs[:7], grid[:4])
     assert log_r.shape == (4, 7)
     rows = np.column_stack([np.tile(x_obs[:7], (4, 1)), np.repeat(grid[:4], 7, 0)])
