@@ -1,6 +1,7 @@
 """ALICERatioEstimator: likelihood-free inference of theory parameters."""
 
 from .._compat import moved_attribute
+from .calibration import CalibratedRatio
 from .estimator import ALICERatioEstimator
 from .profile import (
     calibrated_thresholds,
@@ -11,6 +12,7 @@ from .profile import (
 
 __all__ = [
     "ALICERatioEstimator",
+    "CalibratedRatio",
     "calibrated_thresholds",
     "coverage",
     "likelihood_profile",
