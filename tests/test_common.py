@@ -41,6 +41,14 @@ TINY_PARAMS = {
         batch_size=256,
         random_state=0,
     ),
+    "SALLYTransformer": dict(
+        hidden_layer_sizes=(16,),
+        max_epochs=30,
+        batch_size=256,
+        lr=1e-2,
+        train_dtype="float64",
+        random_state=0,
+    ),
     "FlowDensity": dict(
         n_transforms=2,
         bins=4,

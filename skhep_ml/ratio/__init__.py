@@ -9,10 +9,12 @@ from .profile import (
     likelihood_profile,
     optimized_profile,
 )
+from .sally import SALLYTransformer
 
 __all__ = [
     "ALICERatioEstimator",
     "CalibratedRatio",
+    "SALLYTransformer",
     "calibrated_thresholds",
     "coverage",
     "likelihood_profile",
