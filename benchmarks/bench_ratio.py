@@ -79,6 +79,7 @@ def grid_of(predict):
 def fit_skhep(method, X, y, r, t, *, epochs, batch_size, lr, seed):
     huber = method == "alices-huber"
     est = ALICERatioEstimator(
+        n_theta=1,
         loss=method.split("-")[0],
         alpha=ALPHA,
         score_clip=HUBER_DELTA if huber else CLIP,

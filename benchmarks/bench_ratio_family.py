@@ -26,14 +26,14 @@ Per draw and method:
   ``theta_true``: ``q̂`` is ``N_EVENTS`` × the mean of ``log r̂`` over events
   simulated there, the truth the exact Asimov curve
   (:meth:`~skhep_ml.datasets.MorphingSimulator.expected_q`), both on a grid of
-  the box (201, 41², 15³ points), regions ``q ≤ χ²_k``: ``iou68``/``iou95``
+  the box (201, 31², 11³ points), regions ``q ≤ χ²_k``: ``iou68``/``iou95``
   (intersection over union on the grid), ``area68`` (area of the learned
   region over the true one), ``mle_dist`` (grid argmin of ``q̂`` to that of
   ``q``, in units of the box width);
 * coverage (skhep_ml rows and the exact likelihood): the fraction of
   ``N_PSEUDO`` pseudo-experiments of ``N_EVENTS`` events at ``theta_true``
   whose region contains it (:func:`~skhep_ml.ratio.coverage`, on a coarser
-  grid: 101, 21², 9³ points), with Wilks' threshold (``cov68``, ``cov95``)
+  grid: 61, 15², 7³ points), with Wilks' threshold (``cov68``, ``cov95``)
   and with thresholds calibrated on independent pseudo-experiments
   (:func:`~skhep_ml.ratio.calibrated_thresholds`, ``cal68``, ``cal95``);
 * ``seconds``: fit wall-clock (after a warm-up fit per library).
@@ -70,7 +70,13 @@ from scipy.stats import chi2
 
 from skhep_ml import ALICERatioEstimator
 from skhep_ml.datasets import make_simulator_family
-from skhep_ml.ratio import SALLYTransformer, calibrated_thresholds, coverage
+from skhep_ml.ratio import (
+    CalibratedRatio,
+    SALLYTransformer,
+    calibrated_thresholds,
+    coverage,
+    likelihood_profile,
+)
 
 N_EVENTS = 100
 N_PSEUDO = 200
@@ -80,8 +86,10 @@ HIDDEN = (64, 64)
 ACTIVATION = "tanh"
 LEVELS = (0.68, 0.95)
 #: grid points per parameter for the expected regions / for coverage
-GRID_POINTS = {1: 201, 2: 41, 3: 15}
-COVERAGE_POINTS = {1: 101, 2: 21, 3: 9}
+GRID_POINTS = {1: 201, 2: 31, 3: 11}
+COVERAGE_POINTS = {1: 61, 2: 15, 3: 7}
+#: events per θ of CalibratedRatio ("-cal" variants)
+N_CALIBRATION = 2000
 DOCS = DOCS_BENCH / "ratio_family.rst"
 FISHER = DOCS.with_name("ratio_fisher.inc")
 
@@ -98,8 +106,8 @@ def nearest_grid_point(grid, theta):
     return grid
 
 
-def family_problem(seed, n_asimov):
-    sim = make_simulator_family(seed)
+def family_problem(seed, n_asimov, kinds=None):
+    sim = make_simulator_family(seed, kinds=kinds)
     grid = box_grid(sim, GRID_POINTS[sim.n_theta])
     X_test, *_ = sim.make_training(20_000, random_state=10_000 + seed)
     x_asimov, _ = sim.sample(n_asimov, sim.theta_true, random_state=20_000 + seed)
@@ -122,16 +130,28 @@ def fit_skhep(method, sim, X, y, r, t, *, epochs, batch_size, lr, seed):
         loss=loss,
         alpha=ALPHA,
         score_clip=CLIP,
-        hidden_layer_sizes=(128, 128) if method.endswith("wide") else HIDDEN,
+        hidden_layer_sizes=(128, 128) if "wide" in method else HIDDEN,
         activation=ACTIVATION,
-        max_epochs=epochs,
+        max_epochs=3 * epochs if "long" in method else epochs,
         batch_size=batch_size,
         lr=lr,
         random_state=seed,
     )
     t0 = time.perf_counter()
     est.fit(X, y, joint_ratio=r, joint_score=t)
-    return time.perf_counter() - t0, est.predict_log_ratio, est.log_ratio_grid
+    seconds = time.perf_counter() - t0
+    log_ratio_grid = est.log_ratio_grid
+    if method.endswith("cal"):
+        # CARL's calibration per grid θ (the MSE column stays uncalibrated:
+        # its rows have 20 000 distinct θ)
+        log_ratio_grid = CalibratedRatio(
+            est.log_ratio_grid,
+            lambda th, n, rng: sim.sample(n, th, random_state=rng)[0],
+            theta_ref=sim.theta_ref,
+            n_calibration=N_CALIBRATION,
+            random_state=seed,
+        ).log_ratio_grid
+    return seconds, est.predict_log_ratio, log_ratio_grid
 
 
 def fit_madminer(method, sim, X, y, r, t, *, epochs, batch_size, lr, seed):
@@ -202,6 +222,16 @@ def region_metrics(q_hat, q, grid, sim):
     width = np.diff(sim.theta_bounds, axis=1)[:, 0]
     d = (grid[np.argmin(q_hat)] - grid[np.argmin(q)]) / width
     out["mle_dist"] = float(np.linalg.norm(d))
+    if k > 1:
+        # θ_0 alone, the others profiled out: its 68 % interval on the grid
+        prof_hat = likelihood_profile(
+            -0.5 * q_hat[:, None], grid, n_events=1, parameters_of_interest=[0]
+        )
+        prof = likelihood_profile(
+            -0.5 * q[:, None], grid, n_events=1, parameters_of_interest=[0]
+        )
+        a, b = prof_hat.regions[0.68], prof.regions[0.68]
+        out["iou68_prof"] = float((a & b).sum() / max((a | b).sum(), 1))
     return out
 
 
@@ -389,7 +419,8 @@ def ratio_rows(records):
 
 def page(records, args, command):
     cols = ["problem", "draw", "budget", "method", "mse", "iou68", "iou95"]
-    cols += ["area68", "mle_dist", "cov68", "cov95", "cal68", "cal95", "seconds"]
+    cols += ["area68", "iou68_prof", "mle_dist", "cov68", "cov95", "cal68", "cal95"]
+    cols += ["seconds"]
     lines = [
         "Likelihood ratios on the simulator family",
         "=" * 41,
@@ -515,8 +546,17 @@ def main(argv=None):
         "--methods",
         type=str,
         default="skhep_ml auto,skhep_ml carl,madminer alices,madminer carl",
-        help="comma-separated; skhep_ml also has auto-wide (128, 128)",
+        help="comma-separated; skhep_ml also has auto-wide (128, 128), "
+        "auto-long (3x epochs), auto-cal (CalibratedRatio on the grid)",
     )
+    parser.add_argument(
+        "--kinds",
+        type=str,
+        default=None,
+        help="fix the kinds, e.g. interference,squared",
+    )
+    parser.add_argument("--grid-points", type=int, default=None, help="per parameter")
+    parser.add_argument("--out", type=str, default=None)
     parser.add_argument("--no-coverage", action="store_true")
     parser.add_argument("--fisher", action="store_true")
     parser.add_argument("--no-write", action="store_true")
@@ -543,7 +583,11 @@ def main(argv=None):
     out_dir = runner.output_dir(args.smoke)
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     draws = range(args.first_draw, args.first_draw + args.draws)
-    problems = [family_problem(s, 500 if args.smoke else 5000) for s in draws]
+    if args.grid_points:
+        GRID_POINTS.update(dict.fromkeys(GRID_POINTS, args.grid_points))
+    kinds = tuple(args.kinds.split(",")) if args.kinds else None
+    n_asimov = 500 if args.smoke else 3000
+    problems = [family_problem(s, n_asimov, kinds) for s in draws]
 
     def log(r):
         keys = ("mse", "iou68", "area68", "cov68", "cal68", "fisher_err", "seconds")
@@ -562,6 +606,7 @@ def main(argv=None):
         text = fisher_page(records, command)
     else:
         out = (out_dir / DOCS.name) if args.smoke else DOCS
+        out = pathlib.Path(args.out) if args.out else out
         records = runner.run(
             problems,
             make_methods(args.methods.split(","), args),
@@ -570,7 +615,7 @@ def main(argv=None):
             out=None if args.no_write else out.with_suffix(".json"),
         )
         text = page(records, args, command)
-        if FISHER.exists() and not args.smoke:
+        if FISHER.exists() and not args.smoke and out == DOCS:
             text += "\n.. include:: " + FISHER.name + "\n"
     print(text)
     if not args.no_write:

@@ -30,7 +30,7 @@ X, y, joint_ratio, joint_score = make_alice_toy(10_000, random_state=0)
 # Three losses, one network.
 estimators = {}
 for loss in ("carl", "alice", "alices"):
-    est = ALICERatioEstimator(loss=loss, max_epochs=40, random_state=0)
+    est = ALICERatioEstimator(n_theta=1, loss=loss, max_epochs=40, random_state=0)
     # ALICE and CARL are trained without the score (loss="alice" would warn
     # that it ignores one; the default loss="auto" picks ALICES when given it)
     score = joint_score if loss == "alices" else None
