@@ -56,6 +56,7 @@ seconds.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import pathlib
 import time
@@ -90,8 +91,12 @@ GRID_POINTS = {1: 201, 2: 31, 3: 11}
 COVERAGE_POINTS = {1: 61, 2: 15, 3: 7}
 #: events per θ of CalibratedRatio ("-cal" variants)
 N_CALIBRATION = 2000
+#: reference events normalising the ratio ("-norm" variants)
+N_REFERENCE = 20_000
 DOCS = DOCS_BENCH / "ratio_family.rst"
 FISHER = DOCS.with_name("ratio_fisher.inc")
+#: the hand-written reading of the numbers, included after the tables
+NOTES = DOCS.with_name("ratio_family_notes.inc")
 
 
 def box_grid(sim, points):
@@ -141,6 +146,10 @@ def fit_skhep(method, sim, X, y, r, t, *, epochs, batch_size, lr, seed):
     est.fit(X, y, joint_ratio=r, joint_score=t)
     seconds = time.perf_counter() - t0
     log_ratio_grid = est.log_ratio_grid
+    if "norm" in method:
+        # normalised at every θ by N_REFERENCE fresh events at the reference
+        x_ref, _ = sim.sample(N_REFERENCE, sim.theta_ref, random_state=seed + 99)
+        log_ratio_grid = functools.partial(est.log_ratio_grid, x_reference=x_ref)
     if method.endswith("cal"):
         # CARL's calibration per grid θ (the MSE column stays uncalibrated:
         # its rows have 20 000 distinct θ)
@@ -315,7 +324,7 @@ def make_methods(names, args):
         lib = name.split(" ")[0]
         out.append(method(name, None if lib in warmed else warmup(lib)))
         warmed.add(lib)
-    if not args.no_coverage:
+    if not args.no_coverage and not args.no_exact:
         out.append(Method("exact likelihood", exact))
     return out
 
@@ -422,8 +431,8 @@ def page(records, args, command):
     cols += ["area68", "iou68_prof", "mle_dist", "cov68", "cov95", "cal68", "cal95"]
     cols += ["seconds"]
     lines = [
-        "Likelihood ratios on the simulator family",
-        "=" * 41,
+        args.title,
+        "=" * len(args.title),
         "",
         "Written by ``benchmarks/bench_ratio_family.py`` (its docstring defines",
         "every column). Command::",
@@ -514,7 +523,13 @@ def fisher_page(records, command):
         "",
         rst_table(
             [
-                metric_distribution(records, m, "fisher_err", 0.1)
+                {
+                    **metric_distribution(
+                        [r for r in records if r["budget"] == n], m, "fisher_err", 0.1
+                    ),
+                    "method": f"{m} (n = {n:,})",
+                }
+                for n in sorted({r["budget"] for r in records})
                 for m in ("skhep_ml sally", "madminer sally")
             ],
             [
@@ -534,6 +549,11 @@ def fisher_page(records, command):
     return "\n".join(lines)
 
 
+def includes():
+    """The Fisher-information table and the notes, where they exist."""
+    return "".join(f"\n.. include:: {p.name}\n" for p in (FISHER, NOTES) if p.exists())
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=10)
@@ -547,7 +567,8 @@ def main(argv=None):
         type=str,
         default="skhep_ml auto,skhep_ml carl,madminer alices,madminer carl",
         help="comma-separated; skhep_ml also has auto-wide (128, 128), "
-        "auto-long (3x epochs), auto-cal (CalibratedRatio on the grid)",
+        "auto-long (3x epochs), auto-cal (CalibratedRatio on the grid), "
+        "auto-norm (log_ratio_grid with 20 000 reference events)",
     )
     parser.add_argument(
         "--kinds",
@@ -557,7 +578,23 @@ def main(argv=None):
     )
     parser.add_argument("--grid-points", type=int, default=None, help="per parameter")
     parser.add_argument("--out", type=str, default=None)
+    parser.add_argument(
+        "--from-json",
+        type=str,
+        default=None,
+        help="render the page from the records of an earlier (or interrupted) run",
+    )
+    parser.add_argument(
+        "--title", type=str, default="Likelihood ratios on the simulator family"
+    )
+    parser.add_argument(
+        "--command", type=str, default=None, help="the command shown on the page"
+    )
     parser.add_argument("--no-coverage", action="store_true")
+    parser.add_argument("--no-exact", action="store_true", help="no exact rows")
+    parser.add_argument(
+        "--merge", action="store_true", help="add the records to the existing JSON"
+    )
     parser.add_argument("--fisher", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     runner.add_smoke_flag(parser)
@@ -580,6 +617,19 @@ def main(argv=None):
                 3: 3,
             },
         )
+    if args.command:
+        command = args.command
+    if args.from_json:
+        records = runner.load(args.from_json)[1]
+        fisher = any("fisher_err" in r for r in records)
+        default = FISHER if fisher else DOCS
+        out = pathlib.Path(args.out) if args.out else default
+        text = fisher_page(records, command) if fisher else page(records, args, command)
+        if not fisher and out == DOCS:
+            text += includes()
+        out.write_text(text)
+        print(text)
+        return
     out_dir = runner.output_dir(args.smoke)
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     draws = range(args.first_draw, args.first_draw + args.draws)
@@ -613,10 +663,11 @@ def main(argv=None):
             sizes,
             log=log,
             out=None if args.no_write else out.with_suffix(".json"),
+            merge=args.merge,
         )
         text = page(records, args, command)
-        if FISHER.exists() and not args.smoke and out == DOCS:
-            text += "\n.. include:: " + FISHER.name + "\n"
+        if not args.smoke and out == DOCS:
+            text += includes()
     print(text)
     if not args.no_write:
         pathlib.Path(out).write_text(text)

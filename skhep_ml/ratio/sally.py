@@ -223,7 +223,7 @@ class SALLYTransformer(
 
         Returns
         -------
-        t_hat : ndarray of shape (n_samples, n_outputs_)
+        t_hat : ndarray of shape (n_samples, n_theta)
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
@@ -241,7 +241,7 @@ class SALLYTransformer(
 
         Returns
         -------
-        t_hat : ndarray of shape (n_samples,) or (n_samples, n_outputs_)
+        t_hat : ndarray of shape (n_samples,) or (n_samples, n_theta)
         """
         t = self.transform(X)
         return t[:, 0] if self._y_1d else t
@@ -261,7 +261,7 @@ class SALLYTransformer(
 
         Returns
         -------
-        info : ndarray of shape (n_outputs_, n_outputs_)
+        info : ndarray of shape (n_theta, n_theta)
         """
         t = self.transform(X)
         w = check_sample_weight(sample_weight, t)

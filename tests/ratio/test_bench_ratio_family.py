@@ -1,5 +1,6 @@
 """The family benchmark runs end to end (``--smoke``) and records every method."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,8 @@ def test_family_benchmark_smoke_run(flags):
         capture_output=True,
         text=True,
         timeout=600,
+        # the package of this checkout, not an installed one
+        env={**os.environ, "PYTHONPATH": str(BENCH.parent)},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = Path(proc.stdout.split("output in ")[1].split()[0])

@@ -335,6 +335,15 @@ def test_two_dimensional_theta_profile():
     )
     assert np.all(opt.log_likelihood >= prof0.log_likelihood - 1e-9)
     assert opt.mle_full.shape == (2,) and opt.q.min() >= 0
+    # normalised by reference events: a θ-dependent constant removed, so
+    # that the mean ratio over them is 1 at every θ
+    x_ref = sample_alice_toy(np.zeros(2), 500, random_state=9)
+    norm = est.log_ratio_grid(x_obs[:7], grid[:4], x_reference=x_ref)
+    raw = est.log_ratio_grid(x_obs[:7], grid[:4])
+    shift = np.log(np.exp(est.log_ratio_grid(x_ref, grid[:4])).mean(1))
+    np.testing.assert_allclose(norm, raw - shift[:, None], rtol=1e-10, atol=1e-12)
+    ref_norm = est.log_ratio_grid(x_ref, grid[:4], x_reference=x_ref)
+    np.testing.assert_allclose(np.exp(ref_norm).mean(1), 1.0, rtol=1e-10)
     log_r = est.log_ratio_grid(x_obs[:7], grid[:4])
     assert log_r.shape == (4, 7)
     rows = np.column_stack([np.tile(x_obs[:7], (4, 1)), np.repeat(grid[:4], 7, 0)])
