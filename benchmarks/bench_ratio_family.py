@@ -423,7 +423,7 @@ def ratio_rows(records):
             goal=1 / 3,
         ),
     ]
-    return runner.distribution_rows(records, specs)
+    return [r for r in runner.distribution_rows(records, specs) if r["draws"]]
 
 
 def page(records, args, command):
@@ -472,7 +472,7 @@ def page(records, args, command):
         sub = [r for r in records if r["problem"] == f"family_{dims}d"]
         if not sub:
             continue
-        for m in ("skhep_ml auto", "madminer alices"):
+        for m in ("skhep_ml auto", "skhep_ml auto-norm", "madminer alices"):
             for metric, goal, higher in (
                 ("iou68", 0.8 if dims > 1 else None, True),
                 ("area68", None, False),
@@ -480,12 +480,14 @@ def page(records, args, command):
             ):
                 row = metric_distribution(sub, m, metric, goal, higher)
                 row["method"] = f"{m} ({dims}-d)"
-                goals.append(row)
-        for m in ("skhep_ml auto", "exact likelihood"):
+                if row["draws"]:
+                    goals.append(row)
+        for m in ("skhep_ml auto", "skhep_ml auto-norm", "exact likelihood"):
             for metric in ("cov68", "cov95", "cal68", "cal95"):
                 row = metric_distribution(sub, m, metric)
                 row["method"] = f"{m} ({dims}-d)"
-                goals.append(row)
+                if row["draws"]:
+                    goals.append(row)
     lines += [
         rst_table(
             goals,
