@@ -79,6 +79,7 @@ def grid_of(predict):
 def fit_skhep(method, X, y, r, t, *, epochs, batch_size, lr, seed):
     huber = method == "alices-huber"
     est = ALICERatioEstimator(
+        n_theta=1,
         loss=method.split("-")[0],
         alpha=ALPHA,
         score_clip=HUBER_DELTA if huber else CLIP,
@@ -92,7 +93,7 @@ def fit_skhep(method, X, y, r, t, *, epochs, batch_size, lr, seed):
         random_state=seed,
     )
     t0 = time.perf_counter()
-    est.fit(X, y, joint_ratio=r, joint_score=t)
+    est.fit(X, y, joint_ratio=r, joint_score=t if method.startswith("alices") else None)
     seconds = time.perf_counter() - t0
 
     return seconds, est.predict_log_ratio, grid_of(est.predict_log_ratio)

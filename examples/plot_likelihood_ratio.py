@@ -30,8 +30,11 @@ X, y, joint_ratio, joint_score = make_alice_toy(10_000, random_state=0)
 # Three losses, one network.
 estimators = {}
 for loss in ("carl", "alice", "alices"):
-    est = ALICERatioEstimator(loss=loss, max_epochs=40, random_state=0)
-    estimators[loss] = est.fit(X, y, joint_ratio=joint_ratio, joint_score=joint_score)
+    est = ALICERatioEstimator(n_theta=1, loss=loss, max_epochs=40, random_state=0)
+    # ALICE and CARL are trained without the score (loss="alice" would warn
+    # that it ignores one; the default loss="auto" picks ALICES when given it)
+    score = joint_score if loss == "alices" else None
+    estimators[loss] = est.fit(X, y, joint_ratio=joint_ratio, joint_score=score)
 
 X_test, _, _, _ = make_alice_toy(20_000, random_state=1)
 log_r_test = alice_toy_log_ratio(X_test)

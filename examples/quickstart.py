@@ -70,7 +70,7 @@ print(
 # 4. A likelihood ratio: ALICE with the joint ratio routed through a Pipeline.
 X, y, joint_ratio, joint_score = make_alice_toy(5000, random_state=0)
 ratio = make_pipeline(
-    StandardScaler(), ALICERatioEstimator(max_epochs=20, random_state=0)
+    StandardScaler(), ALICERatioEstimator(n_theta=1, max_epochs=20, random_state=0)
 )
 ratio.fit(X, y, aliceratioestimator__joint_ratio=joint_ratio)
 X_test, *_ = make_alice_toy(2000, random_state=1)

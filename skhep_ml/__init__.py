@@ -5,7 +5,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import _compat
 from .density import FlowDensity
 from .integrate import NeuralImportanceIntegrator
-from .ratio import ALICERatioEstimator
+from .ratio import ALICERatioEstimator, SALLYTransformer
 from .regression import BayesianRegressor
 from .scan import ActiveScanner
 
@@ -22,5 +22,6 @@ __all__ = [
     "BayesianRegressor",
     "FlowDensity",
     "NeuralImportanceIntegrator",
+    "SALLYTransformer",
     "__version__",
 ]

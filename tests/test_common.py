@@ -7,6 +7,7 @@ import skhep_ml
 #: cheap constructor parameters per estimator (the checks only need to be fast)
 TINY_PARAMS = {
     "ALICERatioEstimator": dict(
+        n_theta=1,
         hidden_layer_sizes=(16,),
         max_epochs=10,
         batch_size=256,
@@ -38,6 +39,14 @@ TINY_PARAMS = {
         vegas_bins=8,
         grid_bins=4,
         batch_size=256,
+        random_state=0,
+    ),
+    "SALLYTransformer": dict(
+        hidden_layer_sizes=(16,),
+        max_epochs=30,
+        batch_size=256,
+        lr=1e-2,
+        train_dtype="float64",
         random_state=0,
     ),
     "FlowDensity": dict(

@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 import torch
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..base import (
@@ -22,15 +23,20 @@ from ..base import (
 )
 from ..nn.mlp import MLP
 from ._inputs import (
-    check_n_theta,
     encode_labels,
     fit_label_encoder,
     reference_label,
+    resolve_n_theta,
     training_targets,
 )
 from ._net import _RatioNet
 from .loss import RatioCrossEntropy, ratio_cross_entropy
-from .profile import check_profile_inputs, grid_rows, likelihood_profile
+from .profile import (
+    check_profile_inputs,
+    grid_rows,
+    likelihood_profile,
+    optimized_profile,
+)
 
 __all__ = ["ALICERatioEstimator", "likelihood_profile"]
 
@@ -65,18 +71,26 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
       ALICE's soft label is that of ``y``) with a lower variance, which on
       the ALICE toy divides the error of ``log r̂`` by 2 to 3 at 1e4 to 1e5
       events.
+    * ``loss="auto"`` (default): the most informative loss the data allow,
+      ALICES with ``joint_ratio`` and ``joint_score``, ALICE with
+      ``joint_ratio`` only, CASCAL (CARL plus the score term, rows from θ)
+      with ``joint_score`` only, CARL with neither.
 
-    Without ``joint_ratio`` every loss falls back to CARL; without
-    ``joint_score`` ALICES falls back to ALICE (``loss_used_`` says which ran).
+    An explicit loss missing its inputs falls back (ALICES to ALICE or
+    CASCAL, ALICE to CARL) with a warning; ``loss="alice"`` given a
+    ``joint_score`` warns that it ignores it. ``loss_used_`` says which ran.
     Inputs, θ included, are standardised inside the estimator.
 
     Parameters
     ----------
-    n_theta : int, default=1
-        Number of trailing columns of X that hold θ. ``n_theta=0`` makes a
-        plain (unparameterised) ratio classifier.
-    loss : {"alice", "alices", "carl"}, default="alice"
-        Training loss.
+    n_theta : int or None, default=None
+        Number of trailing columns of X that hold θ. ``None``: the number of
+        columns of the ``joint_score`` passed to :meth:`fit`; without a joint
+        score it must be given (a ``ValueError`` says so). ``n_theta=0`` makes
+        a plain (unparameterised) ratio classifier.
+    loss : {"auto", "alices", "alice", "carl"}, default="auto"
+        Training loss; ``"auto"`` picks it from the simulator outputs passed
+        to :meth:`fit` (see above).
     alpha : float, default=0.1
         Weight of the joint-score term of ALICES (madminer's convention: the
         squared error averaged over θ components and over all rows, each row
@@ -162,7 +176,11 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
         Column names, when X had them.
     loss_used_ : str
-        The loss that was trained: ``"alices"``, ``"alice"`` or ``"carl"``.
+        The loss that was trained: ``"alices"``, ``"alice"``, ``"cascal"`` or
+        ``"carl"``.
+    n_theta_ : int
+        Number of θ columns of the fit (``n_theta`` or inferred from the
+        joint score).
     loss_curve_ : list of float
         Training loss per epoch.
     n_iter_ : int
@@ -214,8 +232,10 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     >>> from skhep_ml.datasets import make_alice_toy
     >>> X, y, r, t = make_alice_toy(2000, random_state=0)
     >>> est = ALICERatioEstimator(max_epochs=5, random_state=0)
-    >>> est.fit(X, y, joint_ratio=r).predict_log_ratio(X[:3]).shape
-    (3,)
+    >>> est.fit(X, y, joint_ratio=r, joint_score=t).loss_used_
+    'alices'
+    >>> est.n_theta_, est.predict_log_ratio(X[:3]).shape
+    (1, (3,))
     """
 
     __metadata_request__fit = {"joint_ratio": True, "joint_score": True}
@@ -223,8 +243,8 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         **NET_PARAMETER_CONSTRAINTS,
-        "n_theta": [Interval(numbers.Integral, 0, None, closed="left")],
-        "loss": [StrOptions({"alice", "alices", "carl"})],
+        "n_theta": [Interval(numbers.Integral, 0, None, closed="left"), None],
+        "loss": [StrOptions({"auto", "alice", "alices", "carl"})],
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "score_clip": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "score_label": [StrOptions({"soft", "hard"})],
@@ -236,8 +256,8 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        n_theta=1,
-        loss="alice",
+        n_theta=None,
+        loss="auto",
         alpha=0.1,
         score_clip=20.0,
         score_label="soft",
@@ -304,7 +324,8 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         joint_score : array-like of shape (n_samples, n_theta), default=None
             Joint score ``t(x,z|θ) = ∇_θ log p(x,z|θ)`` of every row (used on
             rows with ``y = classes_[0]``). Requested by default for metadata
-            routing. Only ``loss="alices"`` uses it.
+            routing. ``loss="auto"`` and ``"alices"`` use it; its number of
+            columns sets ``n_theta`` when that is ``None``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative event weights.
 
@@ -318,19 +339,26 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         ValueError
             On NaN/inf in X, y with other than two classes, non-positive, NaN
             or mis-shaped ``joint_ratio``/``joint_score``, negative weights,
-            ``n_theta`` larger than the number of features, CUDA requested but
-            absent, or invalid parameters.
+            ``n_theta`` larger than the number of features, ``n_theta=None``
+            without a ``joint_score`` (or disagreeing with its columns), CUDA
+            requested but absent, or invalid parameters.
+
+        Warns
+        -----
+        UserWarning
+            ``loss="alice"`` given a ``joint_score`` (ignored), or an explicit
+            loss missing the inputs it needs (``loss_used_`` is the fallback).
         """
         rng, device = self._init_fit()
         X, y = validate_data(
             self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2
         )
-        check_n_theta(self.n_theta, X.shape[1])
+        self.n_theta_ = resolve_n_theta(self.n_theta, joint_score, X.shape[1])
         labels = self._encode_y(y, fit=True)
         w = check_sample_weight(sample_weight, X)
         self._x_mean, self._x_scale = weighted_standardization(X, w)
         targets = training_targets(
-            self, X, labels, w, joint_ratio, joint_score, self._x_scale
+            self, X, labels, w, joint_ratio, joint_score, self._x_scale, self.n_theta_
         )
         self.loss_used_ = targets.loss_used
         seed = derive_seed(rng)
@@ -486,13 +514,73 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
         return -float(np.average(loss, weights=w))
 
     # --------------------------------------------------------------- profile
+    def log_ratio_grid(self, x, theta_grid, *, x_reference=None):
+        """``log r̂(x_i|θ_j)`` for every event and grid point.
+
+        The input of :func:`likelihood_profile` and of
+        :func:`~skhep_ml.ratio.calibrated_thresholds` /
+        :func:`~skhep_ml.ratio.coverage` (it has the signature of the exact
+        :meth:`~skhep_ml.datasets.MorphingSimulator.log_ratio_grid`).
+
+        Parameters
+        ----------
+        x : array-like of shape (n_events_in, n_observables)
+            Events (observables only).
+        theta_grid : array-like of shape (n_grid,) or (n_grid, n_theta)
+            θ points.
+        x_reference : array-like of shape (n_ref, n_observables), default=None
+            Events simulated at the reference θ_1. Given, every θ's log ratio
+            is normalised, ``log r̂ - log mean_ref r̂(x|θ)``: the true ratio
+            has ``E_{θ_1}[r(x|θ)] = 1``, and a learned ratio's θ-dependent
+            offset shifts ``q`` of ``n`` events by ``2n`` times it. On family
+            draws at 1e4 training rows (100 events, expected 68 % regions) it
+            raised the IoU with the true region from 0.59 to 0.89 (2
+            parameters) and from 0.38 to 0.79 (3 parameters) with 1e4
+            reference events (0.75 / 0.57 with 2e3: use many).
+
+        Returns
+        -------
+        log_r : ndarray of shape (n_grid, n_events_in)
+
+        Raises
+        ------
+        ValueError
+            If ``n_theta_`` is 0, or the shapes of ``x`` or ``theta_grid`` do
+            not match the fit.
+        """
+        check_is_fitted(self)
+        n_theta = self._fitted_n_theta()
+        n_obs = self.n_features_in_ - n_theta
+        x, theta = check_profile_inputs(x, theta_grid, n_obs, n_theta)
+        xs = (x - self._x_mean[:n_obs]) / self._x_scale[:n_obs]
+        ts = (theta - self._x_mean[n_obs:]) / self._x_scale[n_obs:]
+        chunk = max(1, self.inference_batch_size // max(len(xs), 1))
+        log_r = np.empty((len(ts), len(xs)))
+        for start, rows in grid_rows(xs, ts, chunk):
+            block = self._log_ratio_scaled(rows).reshape(-1, len(xs))
+            log_r[start : start + len(block)] = block
+        if x_reference is not None:
+            ref = self.log_ratio_grid(x_reference, theta)
+            log_r -= logsumexp(ref, axis=1, keepdims=True) - np.log(ref.shape[1])
+        return log_r
+
     def profile_likelihood(
-        self, x, theta_grid, *, n_events=None, confidence_levels=(0.68, 0.95)
+        self,
+        x,
+        theta_grid,
+        *,
+        n_events=None,
+        confidence_levels=(0.68, 0.95),
+        parameters_of_interest=None,
+        thresholds=None,
+        optimize=False,
+        x_reference=None,
     ):
         """Profile of the estimated likelihood over a θ grid for observed events.
 
-        Evaluates ``log r̂(x_i|θ_j)`` for every event and grid point and calls
-        :func:`likelihood_profile`.
+        Evaluates :meth:`log_ratio_grid` and calls :func:`likelihood_profile`
+        (or, with ``optimize=True``,
+        :func:`~skhep_ml.ratio.optimized_profile`).
 
         Parameters
         ----------
@@ -504,34 +592,64 @@ class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
             ``None``: observed curve (sum over the events). An integer: expected
             curve for that many events (pass a large sample from the true θ).
         confidence_levels : tuple of float, default=(0.68, 0.95)
-            Levels of the Wilks intervals/regions.
+            Levels of the intervals/regions.
+        parameters_of_interest : sequence of int, default=None
+            θ components kept; the others are profiled over the grid.
+        thresholds : dict, default=None
+            ``{cl: float or per-point array}`` (e.g. from
+            :func:`~skhep_ml.ratio.calibrated_thresholds`); ``None``: Wilks.
+        optimize : bool, default=False
+            Refine the MLE and the profiled maxima over the nuisance
+            parameters by L-BFGS-B inside the grid's box (a coarse grid then
+            suffices for 2-3 parameters).
+        x_reference : array-like of shape (n_ref, n_observables), default=None
+            Events at the reference θ_1 that normalise the ratio at every θ
+            (see :meth:`log_ratio_grid`); recommended for 2-3 parameters.
 
         Returns
         -------
         profile : sklearn.utils.Bunch
             ``theta``, ``log_likelihood``, ``q`` (−2Δlog L), ``mle``,
-            ``thresholds``, ``regions`` and, for 1-d θ, ``intervals``; see
+            ``thresholds``, ``regions``, ``profile_index`` and, for one
+            parameter of interest, ``intervals``; see
             :func:`likelihood_profile`.
 
         Raises
         ------
         ValueError
-            If ``n_theta == 0``, or the shapes of ``x`` or ``theta_grid`` do
+            If ``n_theta_`` is 0, or the shapes of ``x`` or ``theta_grid`` do
             not match the fit.
         """
-        check_is_fitted(self)
-        n_obs = self.n_features_in_ - self.n_theta
-        x, theta = check_profile_inputs(x, theta_grid, n_obs, self.n_theta)
-        xs = (x - self._x_mean[:n_obs]) / self._x_scale[:n_obs]
-        ts = (theta - self._x_mean[n_obs:]) / self._x_scale[n_obs:]
-        chunk = max(1, self.inference_batch_size // max(len(xs), 1))
-        log_r = np.empty((len(ts), len(xs)))
-        for start, rows in grid_rows(xs, ts, chunk):
-            block = self._log_ratio_scaled(rows).reshape(-1, len(xs))
-            log_r[start : start + len(block)] = block
+        if optimize:
+
+            def log_likelihood(theta):
+                log_r = self.log_ratio_grid(x, theta, x_reference=x_reference)
+                if n_events is None:
+                    return log_r.sum(axis=1)
+                return float(n_events) * log_r.mean(axis=1)
+
+            theta = np.asarray(theta_grid, dtype=np.float64)
+            return optimized_profile(
+                log_likelihood,
+                theta.reshape(len(theta), -1),
+                confidence_levels=confidence_levels,
+                parameters_of_interest=parameters_of_interest,
+                thresholds=thresholds,
+            )
+        log_r = self.log_ratio_grid(x, theta_grid, x_reference=x_reference)
+        theta = np.asarray(theta_grid, dtype=np.float64).reshape(len(log_r), -1)
         return likelihood_profile(
-            log_r, theta, n_events=n_events, confidence_levels=confidence_levels
+            log_r,
+            theta,
+            n_events=n_events,
+            confidence_levels=confidence_levels,
+            parameters_of_interest=parameters_of_interest,
+            thresholds=thresholds,
         )
+
+    def _fitted_n_theta(self):
+        """``n_theta_`` (fits of release 0.1.0 only stored ``n_theta``)."""
+        return getattr(self, "n_theta_", self.n_theta)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

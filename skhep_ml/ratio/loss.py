@@ -12,6 +12,7 @@ from ..nn.functional import weighted_mean
 
 __all__ = [
     "RatioCrossEntropy",
+    "ScoreMSE",
     "alice_loss",
     "alices_loss",
     "carl_loss",
@@ -303,3 +304,22 @@ def _clamp_huber(res, delta):
         return res.clamp(-delta, delta)
     delta = torch.as_tensor(delta, dtype=res.dtype, device=res.device)
     return torch.clamp(res, min=-delta, max=delta)
+
+
+class ScoreMSE(nn.Module):
+    """Weighted squared error of SALLY: ``packed = [targets..., weight]``.
+
+    Parameters
+    ----------
+    weighted : bool, default=True
+        Use the weight column (``False``: plain means).
+    """
+
+    def __init__(self, weighted: bool = True):
+        super().__init__()
+        self.weighted = weighted
+
+    def forward(self, pred: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
+        target = packed[:, :-1]
+        sq = (pred.reshape(target.shape) - target).square().mean(-1)
+        return weighted_mean(sq, packed[:, -1] if self.weighted else None)

@@ -98,7 +98,7 @@ def test_estimators_train_with_torch_fused_adam():
 
     X = np.random.default_rng(0).normal(size=(200, 3))
     y = (X[:, 0] > 0).astype(int)
-    est = ALICERatioEstimator(max_epochs=2, random_state=0).fit(X, y)
+    est = ALICERatioEstimator(n_theta=1, max_epochs=2, random_state=0).fit(X, y)
     assert isinstance(est.net_, NeuralNet)
     opt = est.net_.optimizer_
     assert type(opt) is torch.optim.Adam and opt.defaults["fused"]

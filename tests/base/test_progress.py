@@ -31,7 +31,7 @@ class FakeTerminal(io.StringIO):
 EPOCH_ESTIMATORS = {
     "BayesianRegressor": (dict(hidden_layer_sizes=(8,), n_predict_samples=4), "y"),
     "FlowDensity": (dict(n_transforms=1, bins=4, hidden_layer_sizes=(8,)), None),
-    "ALICERatioEstimator": (dict(hidden_layer_sizes=(8,)), "classes"),
+    "ALICERatioEstimator": (dict(n_theta=1, hidden_layer_sizes=(8,)), "classes"),
 }
 
 

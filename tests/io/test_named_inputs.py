@@ -33,7 +33,7 @@ CASES = {
         "score_samples",
     ),
     "ALICERatioEstimator": (
-        dict(hidden_layer_sizes=(8,), max_epochs=3),
+        dict(n_theta=1, hidden_layer_sizes=(8,), max_epochs=3),
         "classes",
         "predict_log_ratio",
     ),

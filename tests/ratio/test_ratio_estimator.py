@@ -38,7 +38,8 @@ def held_out_set():
 @pytest.fixture(scope="module")
 def alice_1e4():
     X, y, r, t = make_alice_toy(10_000, random_state=1)
-    est = ALICERatioEstimator(**FAST, random_state=0).fit(X, y, joint_ratio=r)
+    est = ALICERatioEstimator(n_theta=1, **FAST, random_state=0)
+    est.fit(X, y, joint_ratio=r)
     return est, (X, y, r, t)
 
 
@@ -169,12 +170,14 @@ def test_alice_beats_carl(n, held_out_set, alice_1e4):
     X_test, log_r_test = held_out_set
     X, y, r, _ = make_alice_toy(n, random_state=1)
     params = dict(FAST, max_epochs=30 if n == 10_000 else 100)
-    carl = ALICERatioEstimator(loss="carl", **params, random_state=0).fit(X, y)
+    carl = ALICERatioEstimator(loss="carl", n_theta=1, **params, random_state=0)
+    carl.fit(X, y)
     assert carl.loss_used_ == "carl"
     if n == 10_000:
         alice = alice_1e4[0]
     else:
-        alice = ALICERatioEstimator(**params, random_state=0).fit(X, y, joint_ratio=r)
+        alice = ALICERatioEstimator(n_theta=1, **params, random_state=0)
+        alice.fit(X, y, joint_ratio=r)
     mse_carl = _mse(carl, X_test, log_r_test)
     mse_alice = _mse(alice, X_test, log_r_test)
     assert mse_alice < 0.8 * mse_carl
@@ -317,6 +320,34 @@ def test_two_dimensional_theta_profile():
     assert prof.regions[0.95][near]
     assert np.linalg.norm(prof.mle - truth) < 0.25
     assert not hasattr(prof, "intervals")
+    # θ_1 profiled out: q(θ_0) is the smallest 2-d q over θ_1 at each θ_0
+    prof0 = est.profile_likelihood(
+        x_obs, grid, n_events=100, parameters_of_interest=[0]
+    )
+    np.testing.assert_allclose(prof0.theta[:, 0], g)
+    np.testing.assert_allclose(prof0.q, prof.q.reshape(21, 21).min(1), atol=1e-9)
+    assert prof0.thresholds[0.68] == pytest.approx(0.989, abs=1e-3)
+    lo, hi = prof0.intervals[0.95]
+    assert lo < truth[0] < hi
+    # optimisation: profiled maxima at least the grid's, the MLE off the grid
+    opt = est.profile_likelihood(
+        x_obs, grid, n_events=100, parameters_of_interest=[0], optimize=True
+    )
+    assert np.all(opt.log_likelihood >= prof0.log_likelihood - 1e-9)
+    assert opt.mle_full.shape == (2,) and opt.q.min() >= 0
+    # normalised by reference events: a θ-dependent constant removed, so
+    # that the mean ratio over them is 1 at every θ
+    x_ref = sample_alice_toy(np.zeros(2), 500, random_state=9)
+    norm = est.log_ratio_grid(x_obs[:7], grid[:4], x_reference=x_ref)
+    raw = est.log_ratio_grid(x_obs[:7], grid[:4])
+    shift = np.log(np.exp(est.log_ratio_grid(x_ref, grid[:4])).mean(1))
+    np.testing.assert_allclose(norm, raw - shift[:, None], rtol=1e-10, atol=1e-12)
+    ref_norm = est.log_ratio_grid(x_ref, grid[:4], x_reference=x_ref)
+    np.testing.assert_allclose(np.exp(ref_norm).mean(1), 1.0, rtol=1e-10)
+    log_r = est.log_ratio_grid(x_obs[:7], grid[:4])
+    assert log_r.shape == (4, 7)
+    rows = np.column_stack([np.tile(x_obs[:7], (4, 1)), np.repeat(grid[:4], 7, 0)])
+    np.testing.assert_allclose(log_r.ravel(), est.predict_log_ratio(rows), rtol=1e-12)
 
 
 def test_likelihood_profile_gaussian_truth():
@@ -348,14 +379,64 @@ def test_score_is_minus_held_out_alice_loss(alice_1e4, held_out_set):
 
 def test_fit_without_joint_ratio_is_carl():
     X, y, r, t = make_alice_toy(500, random_state=0)
-    a = ALICERatioEstimator(max_epochs=3, random_state=0).fit(X, y)
+    a = ALICERatioEstimator(n_theta=1, max_epochs=3, random_state=0).fit(X, y)
     b = ALICERatioEstimator(loss="carl", max_epochs=3, random_state=0).fit(
         X, y, joint_ratio=r, joint_score=t
     )
     assert a.loss_used_ == b.loss_used_ == "carl"
     np.testing.assert_array_equal(a.predict_log_ratio(X), b.predict_log_ratio(X))
-    c = ALICERatioEstimator(loss="alices", max_epochs=3, random_state=0)
-    assert c.fit(X, y, joint_ratio=r).loss_used_ == "alice"
+    c = ALICERatioEstimator(n_theta=1, loss="alices", max_epochs=3, random_state=0)
+    with pytest.warns(UserWarning, match="needs joint_score"):
+        assert c.fit(X, y, joint_ratio=r).loss_used_ == "alice"
+
+
+def test_auto_loss_uses_what_fit_receives():
+    X, y, r, t = make_alice_toy(400, random_state=0)
+    fast = dict(max_epochs=2, hidden_layer_sizes=(8,), random_state=0)
+    est = ALICERatioEstimator(**fast)
+    assert est.loss == "auto" and est.n_theta is None
+    cases = [
+        (dict(joint_ratio=r, joint_score=t), "alices"),
+        (dict(joint_ratio=r), "alice"),
+        (dict(joint_score=t), "cascal"),
+        ({}, "carl"),
+    ]
+    for kw, used in cases:
+        fitted = ALICERatioEstimator(n_theta=1, **fast).fit(X, y, **kw)
+        assert fitted.loss_used_ == used
+        assert (fitted.net_.criterion_.alpha > 0) == (used in ("alices", "cascal"))
+    # auto with the score trains exactly what loss="alices" trains
+    auto = ALICERatioEstimator(**fast).fit(X, y, joint_ratio=r, joint_score=t)
+    alices = ALICERatioEstimator(loss="alices", **fast)
+    alices.fit(X, y, joint_ratio=r, joint_score=t)
+    np.testing.assert_array_equal(
+        auto.predict_log_ratio(X), alices.predict_log_ratio(X)
+    )
+    assert auto.n_theta_ == 1  # inferred from the score's column
+
+
+def test_alice_given_a_joint_score_warns_and_ignores_it():
+    X, y, r, t = make_alice_toy(400, random_state=0)
+    fast = dict(loss="alice", max_epochs=2, hidden_layer_sizes=(8,), random_state=0)
+    with pytest.warns(UserWarning, match="ignores the joint_score"):
+        warned = ALICERatioEstimator(**fast).fit(X, y, joint_ratio=r, joint_score=t)
+    plain = ALICERatioEstimator(n_theta=1, **fast).fit(X, y, joint_ratio=r)
+    assert warned.loss_used_ == "alice"
+    np.testing.assert_array_equal(
+        warned.predict_log_ratio(X), plain.predict_log_ratio(X)
+    )
+
+
+def test_n_theta_is_required_or_checked():
+    X, y, r, t = make_alice_toy(200, n_theta=2, random_state=0)
+    est = ALICERatioEstimator(max_epochs=1)
+    with pytest.raises(ValueError, match="n_theta is required when no joint_score"):
+        est.fit(X, y, joint_ratio=r)
+    assert est.fit(X, y, joint_ratio=r, joint_score=t).n_theta_ == 2
+    with pytest.raises(ValueError, match="joint_score has 2 column"):
+        ALICERatioEstimator(n_theta=1, max_epochs=1).fit(
+            X, y, joint_ratio=r, joint_score=t
+        )
 
 
 class _Spy(ALICERatioEstimator):
@@ -381,7 +462,7 @@ def test_gridsearch_slices_joint_ratio_with_the_folds(routing):
     X, y, r, t = make_alice_toy(300, random_state=0)
     r = r * (1 + 1e-9 * np.arange(300))  # tag rows so slices are identifiable
     _Spy.seen = []
-    est = _Spy(max_epochs=2, hidden_layer_sizes=(8,))
+    est = _Spy(max_epochs=2, hidden_layer_sizes=(8,))  # n_theta from joint_score
     with sklearn.config_context(enable_metadata_routing=routing):
         if routing:
             pipe = make_pipeline(StandardScaler(), est)
@@ -401,19 +482,23 @@ def test_gridsearch_slices_joint_ratio_with_the_folds(routing):
 
 def test_gridsearch_scores_with_joint_ratio_under_routing():
     X, y, r, _ = make_alice_toy(300, random_state=0)
-    est = ALICERatioEstimator(max_epochs=2, hidden_layer_sizes=(8,), random_state=0)
+    est = ALICERatioEstimator(
+        n_theta=1, max_epochs=2, hidden_layer_sizes=(8,), random_state=0
+    )
     with sklearn.config_context(enable_metadata_routing=True):
         grid = GridSearchCV(est, {"lr": [1e-3]}, cv=KFold(3)).fit(X, y, joint_ratio=r)
     # manual check of fold 0: fit on train, score = -ALICE loss on the test fold
     train, test = next(KFold(3).split(X))
     fold = ALICERatioEstimator(
-        max_epochs=2, hidden_layer_sizes=(8,), lr=1e-3, random_state=0
+        n_theta=1, max_epochs=2, hidden_layer_sizes=(8,), lr=1e-3, random_state=0
     ).fit(X[train], y[train], joint_ratio=r[train])
     expected = fold.score(X[test], y[test], joint_ratio=r[test])
     assert grid.cv_results_["split0_test_score"][0] == pytest.approx(expected)
     # sample_weight under routing: request it for fit and score
     w = np.ones(len(X))
-    est2 = ALICERatioEstimator(max_epochs=2, hidden_layer_sizes=(8,), random_state=0)
+    est2 = ALICERatioEstimator(
+        n_theta=1, max_epochs=2, hidden_layer_sizes=(8,), random_state=0
+    )
     with sklearn.config_context(enable_metadata_routing=True):
         est2.set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
         GridSearchCV(est2, {"lr": [1e-3]}, cv=2).fit(
@@ -432,7 +517,7 @@ def test_pickle_and_refit_are_reproducible(alice_1e4):
 # ------------------------------------------------------------------- errors
 def test_errors():
     X, y, r, t = make_alice_toy(100, random_state=0)
-    est = ALICERatioEstimator(max_epochs=1)
+    est = ALICERatioEstimator(n_theta=1, max_epochs=1)
     bad = r.copy()
     bad[[3, 7]] = [0.0, -1.0]
     with pytest.raises(ValueError, match="joint_ratio contains 2 non-positive"):
@@ -447,8 +532,10 @@ def test_errors():
     bad[0, 0] = np.inf
     with pytest.raises(ValueError, match="joint_score contains 1 NaN or infinite"):
         est.fit(X, y, joint_ratio=r, joint_score=bad)
-    with pytest.raises(ValueError, match="joint_score must have shape"):
+    with pytest.raises(ValueError, match="joint_score has 3 column"):
         est.fit(X, y, joint_ratio=r, joint_score=np.zeros((100, 3)))
+    with pytest.raises(ValueError, match="joint_score must have shape"):
+        est.fit(X, y, joint_ratio=r, joint_score=np.zeros((99, 1)))
     y3 = y.copy()
     y3[:10] = 2
     with pytest.raises(ValueError, match="Only binary classification is supported"):
@@ -460,8 +547,8 @@ def test_errors():
     with pytest.raises(ValueError, match="device='cuda'"):
         if torch.cuda.is_available():
             pytest.skip("CUDA present")
-        ALICERatioEstimator(device="cuda").fit(X, y)
-    fitted = ALICERatioEstimator(max_epochs=1).fit(X, y)
+        ALICERatioEstimator(n_theta=1, device="cuda").fit(X, y)
+    fitted = ALICERatioEstimator(n_theta=1, max_epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="expects 2 observables"):
         fitted.profile_likelihood(X[:, :3], np.linspace(-1, 1, 5))
     with pytest.raises(ValueError, match="1 column"):
@@ -508,7 +595,7 @@ def test_float64_training_makes_weights_equal_repeats():
     )
     assert next(weighted.net_.module_.parameters()).dtype == torch.float64
     with pytest.raises(ValueError, match="train_dtype"):
-        ALICERatioEstimator(train_dtype="float16").fit(X, y, joint_ratio=r)
+        ALICERatioEstimator(n_theta=1, train_dtype="float16").fit(X, y, joint_ratio=r)
 
 
 def test_unweighted_criterion_equals_the_weighted_one_at_unit_weights():
