@@ -127,7 +127,8 @@ _HETERO = make_heteroscedastic(2000, random_state=0)
 def fit_ratio(loss="alices"):
     X, y, r, t = _ALICE_TOY
     est = ALICERatioEstimator(loss=loss, max_epochs=10, random_state=0)
-    return est.fit(X, y, joint_ratio=r, joint_score=t)
+    score = {"joint_score": t} if loss == "alices" else {}
+    return est.fit(X, y, joint_ratio=r, **score)
 
 
 def fit_regressor():
