@@ -6,6 +6,7 @@ import numbers
 import os
 
 import numpy as np
+from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import ClassifierTags, RegressorTags
@@ -123,14 +124,35 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         1 → 94 % of the true cells, 2 → 98 %, 3 → 99 %).
     n_target : int, default=None
         Stop once this many in-target points are found.
-    max_evaluations : int, default=None
-        Stop at this many objective calls (failed ones included).
-    n_iterations : int, default=10
-        Stop after this many iterations (after L0); ``None`` for no limit
-        (then ``n_target`` or ``max_evaluations`` must be set). All three
-        limits count what the ``store`` already holds from earlier fits.
+    max_evaluations : int, "auto" or None, default="auto"
+        Stop at this many objective calls (failed ones and the per-point
+        re-runs of a chunk that raised included). ``"auto"``: no limit
+        without ``n_target``, else ``n_initial + 100 * n_target`` (the scan
+        gives up below an in-target efficiency of 1 %); ``None``: no limit.
+    n_iterations : int, "auto" or None, default="auto"
+        Stop after this many iterations (after L0). ``"auto"``: 10 without
+        ``n_target``, else no limit (the scan goes on to ``n_target``, bounded
+        by ``max_evaluations``); ``None``: no limit (then ``n_target`` or
+        ``max_evaluations`` must be set). All three limits count what the
+        ``store`` already holds from earlier fits. A
+        :class:`~skhep_ml.scan.ScanStoppedWarning` says when a limit ended the
+        scan before ``n_target``.
     store : str or os.PathLike, default=None
         SQLite file of the evaluations; ``None`` keeps them in memory.
+    timeout : float, default=None
+        Seconds after which an objective call (one chunk of
+        ``eval_batch_size`` points, including the one-by-one re-runs of a
+        chunk that raised) is abandoned: its points are recorded as failed
+        with the reason ``"timeout"`` and the scan goes on, so a hang costs
+        at most ``timeout`` per chunk. The call runs in a daemon thread of
+        the worker that is left to finish on its own (Python cannot stop a
+        thread); this works with every joblib backend, process-based loky
+        and dask workers included. ``None``: no limit.
+    retry_failed : bool, default=False
+        Evaluate again, at the start of :meth:`fit`, the points the
+        ``store`` holds as failed (e.g. after fixing the objective); their
+        calls are counted. Without it a failed point is never sent to the
+        objective again.
     n_jobs : int, default=None
         joblib workers for the objective; the backend follows
         :func:`joblib.parallel_config` (e.g. ``backend="dask"``).
@@ -188,12 +210,16 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
     in_target_ : ndarray of bool of shape (n_points,)
         Whether each point is in target.
     failed_points_ : ndarray of shape (n_failed, d)
-        Points whose evaluation raised or returned NaN.
+        Points whose evaluation raised, returned NaN or timed out.
+    failed_reasons_ : ndarray of str of shape (n_failed,)
+        Why each failed point failed: ``"ExceptionType: message"``,
+        ``"value is not finite"`` or ``"timeout"``.
     n_evaluations_ : int
-        Objective calls (points) made, over all resumed fits, failed included.
+        Objective calls (points) made, over all resumed fits: failed points,
+        retries and the per-point re-runs of a chunk that raised included.
     history_ : list of dict
         Per iteration (0 is L0): ``iteration``, ``n_calls``, ``n_in_target``,
-        ``efficiency`` (in-target share of the iteration's calls),
+        ``efficiency`` (in-target points per call of the iteration),
         ``surrogate_accuracy`` (in/out accuracy of the surrogate on the
         iteration's points, before it saw them; NaN for L0 and resumed
         iterations), ``n_calls_total``, ``n_in_target_total``, ``n_failed``,
@@ -273,9 +299,19 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         "rectify_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
         "diversity": [Interval(numbers.Real, 0, None, closed="left")],
         "n_target": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "max_evaluations": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "n_iterations": [Interval(numbers.Integral, 0, None, closed="left"), None],
+        "max_evaluations": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
+        "n_iterations": [
+            Interval(numbers.Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
         "store": [str, os.PathLike, None],
+        "timeout": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "retry_failed": ["boolean"],
         "n_jobs": [numbers.Integral, None],
         "eval_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "estimator": [HasMethods(["fit", "predict"]), None],
@@ -300,9 +336,11 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         rectify_fraction=0.02,
         diversity=2.0,
         n_target=None,
-        max_evaluations=None,
-        n_iterations=10,
+        max_evaluations="auto",
+        n_iterations="auto",
         store=None,
+        timeout=None,
+        retry_failed=False,
         n_jobs=None,
         eval_batch_size=100,
         estimator=None,
@@ -339,6 +377,8 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         self.max_evaluations = max_evaluations
         self.n_iterations = n_iterations
         self.store = store
+        self.timeout = timeout
+        self.retry_failed = retry_failed
         self.n_jobs = n_jobs
         self.eval_batch_size = eval_batch_size
         self.estimator = estimator
@@ -427,7 +467,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
             return estimator_output(self.estimator_, F, self._is_classification())
         out = self._forward_batches(lambda m, xb: m(xb), F)
         if self._is_classification():
-            return 1.0 / (1.0 + np.exp(-out))
+            return expit(out)
         return out * self._y_scale + self._y_mean
 
     # ------------------------------------------------------------------- fit
@@ -497,13 +537,23 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
             raise ValueError(
                 "target is required with an objective: (low, high) or 'classification'."
             )
-        if (self.n_iterations, self.n_target, self.max_evaluations) == (None,) * 3:
+        if self._stop_rule() == StopRule(None, None, None):
             raise ValueError(
                 "set at least one of n_iterations, n_target, max_evaluations."
             )
         self._band_ = check_band(self.target)
         if self._is_classification():
             self.classes_ = np.array([0, 1])
+
+    def _stop_rule(self):
+        """The limits with the ``"auto"`` defaults resolved."""
+        n_iterations, max_evaluations = self.n_iterations, self.max_evaluations
+        auto = self.n_target is None
+        if isinstance(n_iterations, str):
+            n_iterations = 10 if auto else None
+        if isinstance(max_evaluations, str):
+            max_evaluations = None if auto else self.n_initial + 100 * self.n_target
+        return StopRule(self.n_target, max_evaluations, n_iterations)
 
     def _scan(self, X, y, rng):
         """The scan: initial design, then :func:`~._loop.run_iterations`."""
@@ -517,6 +567,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
                 store,
                 batch_size=self.eval_batch_size,
                 n_jobs=self.n_jobs,
+                timeout=self.timeout,
             )
             data = evaluate_initial_design(
                 evaluator,
@@ -526,6 +577,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
                 self.initial_design,
                 self._space,
                 base_seed,
+                retry_failed=self.retry_failed,
             )
             self.history_ = history_from_store(data, self._rule.label)
             proposal = {f: getattr(self, f) for f in _PROPOSAL_FIELDS}
@@ -535,7 +587,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
                 self._surrogate(),
                 base_seed=base_seed,
                 proposal=ProposalSettings(**proposal),
-                stop=StopRule(self.n_target, self.max_evaluations, self.n_iterations),
+                stop=self._stop_rule(),
                 history=self.history_,
                 verbose=self.verbose,
             )
@@ -562,7 +614,10 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         self.values_ = data["value"][ok]
         self.in_target_ = self._rule.label(self.values_)
         self.failed_points_ = data["X"][~ok]
-        self.n_evaluations_ = len(data["X"])
+        self.failed_reasons_ = np.array(
+            [e for e, f in zip(data["error"], data["failed"]) if f], dtype=object
+        )
+        self.n_evaluations_ = int(data["calls"].sum())
 
     # ------------------------------------------------------------- inference
     def _check_X(self, X):
