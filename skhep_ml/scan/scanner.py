@@ -49,6 +49,8 @@ _PROPOSAL_FIELDS = (
     "random_fraction",
     "rectify_fraction",
     "diversity",
+    "unsure_fraction",
+    "balance_pieces",
 )
 
 
@@ -122,6 +124,23 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         region are filled first; 0 is a plain draw weighted by the score.
         Larger values trade a little efficiency for coverage (on the 3-d toy:
         1 → 94 % of the true cells, 2 → 98 %, 3 → 99 %).
+    unsure_fraction : float, default=0.05
+        Share of K drawn where the surrogates are unsure: an ensemble of
+        extremely randomized trees fitted on the in/out labels, drawn with
+        probability ∝ ``4 p (1 - p)`` (``p`` the share of trees voting in
+        target). Uniform points replace them while no tree disagrees. With
+        ``balance_pieces`` the trees' vote also weighs the selection (a second
+        opinion beside the surrogate's).
+    balance_pieces : bool, default=True
+        Balance the selection among the pieces of the found region: the known
+        in-target points are linked into pieces (points closer than twice the
+        90th percentile of their 5th-neighbour distance share a piece); each
+        piece, and the candidates predicted in target far from every piece,
+        get a share of the selection (half split equally, half by predicted
+        volume), a piece the surrogate misses gets its best-scored candidates,
+        and half of the oversampled candidates are drawn around each piece in
+        equal numbers (Gaussian steps of the linking radius), so a piece grows
+        beyond the hull of its known points. ``False``: the plain draw above.
     n_target : int, default=None
         Stop once this many in-target points are found.
     max_evaluations : int, "auto" or None, default="auto"
@@ -168,7 +187,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         Hidden activation of the default MLP.
     max_epochs : int, default=200
         Epochs of the first fit of the default MLP.
-    epochs_per_iteration : int, default=20
+    epochs_per_iteration : int, default=60
         Epochs of continued training per iteration.
     batch_size : int, default=256
         Mini-batch size.
@@ -298,6 +317,8 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         "random_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
         "rectify_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
         "diversity": [Interval(numbers.Real, 0, None, closed="left")],
+        "unsure_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
+        "balance_pieces": ["boolean"],
         "n_target": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "max_evaluations": [
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -335,6 +356,8 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         random_fraction=0.03,
         rectify_fraction=0.02,
         diversity=2.0,
+        unsure_fraction=0.05,
+        balance_pieces=True,
         n_target=None,
         max_evaluations="auto",
         n_iterations="auto",
@@ -347,7 +370,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         hidden_layer_sizes=(64, 64, 64),
         activation="silu",
         max_epochs=200,
-        epochs_per_iteration=20,
+        epochs_per_iteration=60,
         batch_size=256,
         lr=1e-3,
         lr_schedule="constant",
@@ -373,6 +396,8 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         self.random_fraction = random_fraction
         self.rectify_fraction = rectify_fraction
         self.diversity = diversity
+        self.unsure_fraction = unsure_fraction
+        self.balance_pieces = balance_pieces
         self.n_target = n_target
         self.max_evaluations = max_evaluations
         self.n_iterations = n_iterations
@@ -433,11 +458,15 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
     def _fit_surrogate(self, F, y, seed, first):
         """Train the surrogate on features ``F``; ``first`` starts it afresh."""
         classification = self._is_classification()
-        if first and not classification:
-            self._y_mean, self._y_scale = float(y.mean()), float(y.std()) or 1.0
         if self.estimator is not None:
             self.estimator_ = fit_estimator(self.estimator, F, y, seed)
             return
+        if first and not classification:
+            self._squash_scale = self._squash_width(y)
+        if not classification:
+            y = self._squash(y)
+        if first and not classification:
+            self._y_mean, self._y_scale = float(y.mean()), float(y.std()) or 1.0
         target = y if classification else (y - self._y_mean) / self._y_scale
         target = target.astype(np.float32)
         if not first and hasattr(self, "net_"):  # warm start: a few more epochs
@@ -468,7 +497,34 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         out = self._forward_batches(lambda m, xb: m(xb), F)
         if self._is_classification():
             return expit(out)
-        return out * self._y_scale + self._y_mean
+        return self._unsquash(out * self._y_scale + self._y_mean)
+
+    def _squash_width(self, y):
+        """Width ``s`` of :meth:`_squash`: the median distance of the first
+        training values from the band's centre ``c``, at least the band's
+        half-width ``h`` (None without a band)."""
+        if self._band_ is None:
+            return None
+        low, high = self._band_
+        spread = float(np.median(np.abs(y - 0.5 * (low + high))))
+        return max(0.5 * (high - low), spread)
+
+    def _squash(self, y):
+        """What the default MLP regresses: ``asinh((y - c) / s)`` for a band
+        centred on ``c`` (linear over the bulk of the values, the far tails
+        compressed logarithmically, so values spanning decades do not
+        dominate the squared error), else ``y``."""
+        s = getattr(self, "_squash_scale", None)
+        if self._band_ is None or s is None:
+            return y
+        return np.arcsinh((y - 0.5 * sum(self._band_)) / s)
+
+    def _unsquash(self, z):
+        """Inverse of :meth:`_squash`."""
+        s = getattr(self, "_squash_scale", None)
+        if self._band_ is None or s is None:
+            return z
+        return 0.5 * sum(self._band_) + s * np.sinh(z)
 
     # ------------------------------------------------------------------- fit
     def fit(self, X=None, y=None):
