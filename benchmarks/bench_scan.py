@@ -57,7 +57,7 @@ class CosineToy(ScanRegion):
 
     def __init__(self):
         super().__init__([[-10 * np.pi, 10 * np.pi]] * 3, (80.0, 120.0), "cosine3d")
-        g = 241
+        g = 121
         axis = np.linspace(0.0, 1.0, g)
         U = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), -1).reshape(-1, 3)
         from scipy.ndimage import label
@@ -432,6 +432,11 @@ def main(argv=None):
     parser.add_argument("--no-toy", action="store_true")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--page-only",
+        action="store_true",
+        help="rewrite scan.rst from the records in scan.json (same arguments)",
+    )
     runner.add_smoke_flag(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -455,6 +460,11 @@ def main(argv=None):
     draws = [str(s) for s in range(args.first_draw, args.first_draw + args.draws)]
     if not args.no_toy:
         draws.append("cosine3d")
+    if args.page_only:
+        env, records = runner.load(out_dir / "scan.json")
+        minutes = float(env.get("minutes", 0))
+        write_page(records, args, draws, all_settings, minutes, out_dir)
+        return records
     problems = [make_problem(d, args) for d in draws]
 
     ms = methods(args, settings, dict(settings, **settings_mls))
@@ -471,9 +481,52 @@ def main(argv=None):
         ),
     )
     total = time.perf_counter() - t_start
+    if not args.no_write:  # the run's minutes, for a page rewritten later
+        env = dict(runner.environment(), minutes=total / 60)
+        runner.save(out_dir / "scan.json", records, env)
+    write_page(records, args, draws, all_settings, total / 60, out_dir)
+    return records
+
+
+def goal_lines(fam, toy):
+    """The issue's goals against this run's numbers (met / not met)."""
+    scan = [r for r in fam if r["method"] == "ActiveScanner"]
+    if not scan:
+        return "(the scanner did not run)"
+    n = len(scan)
+    cov_ok = sum(r["coverage_ratio"] >= 0.9 for r in scan)
+    rec = np.median([r["recall"] for r in scan])
+    prec = np.median([r["precision"] for r in scan])
+    both = sum(r["recall"] >= 0.8 and r["precision"] >= 0.8 for r in scan)
+    late = [r["eff_min_from_3"] for r in scan if np.isfinite(r["eff_min_from_3"])]
+    eff_ok = sum(e >= 0.8 for e in late)
+    lines = [
+        f"* coverage >= 90 % of the ideal on >= 90 % of the draws: {cov_ok}/{n} "
+        f"draws ({'met' if cov_ok >= 0.9 * n else 'not met'});",
+        f"* surrogate recall and precision >= 0.8: both on {both}/{n} draws "
+        f"(medians {rec:.3f} / {prec:.3f});",
+        f"* efficiency >= 0.8 in every iteration from the third: {eff_ok}/"
+        f"{len(late)} draws that ran that long ({n - len(late)} reached N "
+        "before a third iteration);",
+    ]
+    by = {r["method"]: r for r in toy}
+    if "ActiveScanner" in by and "random" in by:
+        ratio = by["random"]["calls"] / by["ActiveScanner"]["calls"]
+        cov = by["ActiveScanner"]["coverage_ratio"]
+        lines.append(
+            f"* 3-d toy: {ratio:.1f}x fewer calls than random for N in-target "
+            f"points (goal >= 5x: {'met' if ratio >= 5 else 'not met'}), "
+            f"coverage/ideal {cov:.3f}."
+        )
+    return "\n".join(lines)
+
+
+def write_page(records, args, draws, all_settings, minutes, out_dir):
+    """Print and write ``scan.rst`` from the records."""
     fam = [r for r in records if r["problem"] != "cosine3d"]
     toy = [r for r in records if r["problem"] == "cosine3d"]
-    cmd = "python benchmarks/bench_scan.py " + " ".join(argv or sys.argv[1:])
+    given = [a for a in sys.argv[1:] if a != "--page-only"]
+    cmd = "python benchmarks/bench_scan.py " + " ".join(given)
     columns = [
         "method",
         "reached N",
@@ -506,7 +559,8 @@ def main(argv=None):
         settings=", ".join(f"``{k}={v}``" for k, v in all_settings.items() if v),
         max_calls=f"{int(args.max_calls_factor * args.n_target):,}",
         cmd=cmd.strip(),
-        minutes=f"{total / 60:.1f}",
+        minutes=f"{minutes:.1f}",
+        goals=goal_lines(fam, toy),
         env=(
             f"torch {torch.__version__}, {args.threads} thread(s), "
             f"{platform.processor() or platform.machine()}, Python "
@@ -517,7 +571,6 @@ def main(argv=None):
     if not args.no_write:
         with open(out_dir / "scan.rst", "w") as fh:
             fh.write(page)
-    return records
 
 
 PAGE = """Active scan
@@ -560,6 +613,11 @@ Median / worst decile over the family draws
 -------------------------------------------
 
 {summary}
+
+Goals (issue 20)
+----------------
+
+{goals}
 
 The 3-d cosine toy
 ------------------
