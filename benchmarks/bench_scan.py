@@ -609,6 +609,13 @@ the top-K predicted likelihood out of uniform candidates, 10 % of K
 uniform); :class:`~skhep_ml.ActiveScanner` with its defaults. Settings of
 this run: {settings}.
 
+A method that stops short of N (dynesty at its dlogz, the MLscanner loop at
+the budget) is judged on the points it found (the *found* column): its
+coverage/ideal compares with as few truth points and is not comparable with
+a run that reached N. The scanner stops at N: a scan that gets there within
+a few iterations has had little time to spread, so its coverage grows with
+N (at N = 1,000 the same draws gave a median 0.69).
+
 Median / worst decile over the family draws
 -------------------------------------------
 
