@@ -39,3 +39,44 @@ def test_grid_search_on_dask_matches_sequential(dask_client):
         lambda dask_scheduler: len(dask_scheduler.transition_log)
     )
     assert tasks > 0  # the fits really went through the scheduler
+
+
+def docs_example(name="distributed.rst"):
+    """The first Python block of a user-guide page, as a script."""
+    import pathlib
+    import textwrap
+
+    page = pathlib.Path(__file__).parents[1] / "docs" / "user_guide" / name
+    text = page.read_text()
+    start = text.index(".. code-block:: python\n") + len(".. code-block:: python\n")
+    lines = []
+    for line in text[start:].splitlines()[1:]:
+        if line and not line.startswith("   "):
+            break
+        lines.append(line)
+    return textwrap.dedent("\n".join(lines))
+
+
+@pytest.mark.slow
+def test_docs_dask_example_runs_on_process_based_cluster(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "example.py"
+    script.write_text(docs_example())
+    assert "processes=False" not in script.read_text()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=root)
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "in target" in proc.stdout
+    n_in = int(proc.stdout.split()[-3])
+    assert n_in > 20

@@ -45,7 +45,7 @@ def history_from_store(data, label):
         prev = history[-1] if history else None
         nan = float("nan")
         n_failed = int(data["failed"][m].sum())
-        n_in, n_calls = int(inside[m].sum()), int(m.sum())
+        n_in, n_calls = int(inside[m].sum()), int(data["calls"][m].sum())
         history.append(_record(it, n_calls, n_in, n_failed, prev, nan, nan, nan))
     return history
 
@@ -57,7 +57,9 @@ def surrogate_accuracy(predicted, inside, failed):
     return float((predicted[~failed] == inside[~failed]).mean())
 
 
-def iteration_record(history, iteration, inside, failed, accuracy, t_obj, t_sur):
+def iteration_record(
+    history, iteration, inside, failed, accuracy, t_obj, t_sur, n_calls=None
+):
     """The record of one scan iteration, with totals continuing ``history``.
 
     Parameters
@@ -72,12 +74,16 @@ def iteration_record(history, iteration, inside, failed, accuracy, t_obj, t_sur)
         :func:`surrogate_accuracy` of the iteration.
     t_obj, t_sur : float
         Seconds in the objective and in the surrogate.
+    n_calls : int, optional
+        Objective calls of the iteration (more than its points when a chunk
+        was re-run point by point); ``len(failed)`` when None.
 
     Returns
     -------
     record : dict
     """
     prev = history[-1] if history else None
-    n_calls, n_in = int(len(failed)), int(inside.sum())
+    n_calls = int(len(failed)) if n_calls is None else int(n_calls)
+    n_in = int(inside.sum())
     n_failed = int(failed.sum())
     return _record(iteration, n_calls, n_in, n_failed, prev, accuracy, t_obj, t_sur)

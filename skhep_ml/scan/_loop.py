@@ -9,6 +9,8 @@ resumed scan continues deterministically from what its store holds.
 from __future__ import annotations
 
 import time
+import warnings
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,12 +21,17 @@ from ._proposal import initial_design, propose
 from ._store import point_keys
 
 __all__ = [
+    "ScanStoppedWarning",
     "StopRule",
     "Surrogate",
     "evaluate_initial_design",
     "iteration_line",
     "run_iterations",
 ]
+
+
+class ScanStoppedWarning(UserWarning):
+    """A limit other than ``n_target`` ended the scan before ``n_target``."""
 
 
 @dataclass(frozen=True)
@@ -35,14 +42,37 @@ class StopRule:
     max_evaluations: int | None
     n_iterations: int | None
 
-    def reached(self, n_in, n_calls, n_iter_done):
-        """Whether ``n_in`` in-target points of ``n_calls`` after ``n_iter_done``
-        iterations meet a limit."""
+    def limit(self, n_in, n_calls, n_iter_done):
+        """The limit that ``n_in`` in-target points of ``n_calls`` calls after
+        ``n_iter_done`` iterations meet (its parameter's name), or None."""
         if self.n_target is not None and n_in >= self.n_target:
-            return True
+            return "n_target"
         if self.max_evaluations is not None and n_calls >= self.max_evaluations:
-            return True
-        return self.n_iterations is not None and n_iter_done >= self.n_iterations
+            return "max_evaluations"
+        if self.n_iterations is not None and n_iter_done >= self.n_iterations:
+            return "n_iterations"
+        return None
+
+    def reached(self, n_in, n_calls, n_iter_done):
+        """Whether a limit is met (:meth:`limit` is not None)."""
+        return self.limit(n_in, n_calls, n_iter_done) is not None
+
+    def warn_short(self, why, n_in, n_calls, n_iter_done):
+        """Warn when ``why`` (a limit's name or a sentence) stopped the scan
+        before ``n_target`` in-target points."""
+        if self.n_target is None or n_in >= self.n_target:
+            return
+        if why == "max_evaluations":
+            why = f"max_evaluations={self.max_evaluations} was reached"
+        elif why == "n_iterations":
+            why = f"n_iterations={self.n_iterations} was reached"
+        warnings.warn(
+            f"the scan stopped at {n_in} of n_target={self.n_target} in-target "
+            f"points after {n_calls} calls and {n_iter_done} iterations: {why}. "
+            "Raise that limit and fit again with the same store to continue.",
+            ScanStoppedWarning,
+            stacklevel=4,
+        )
 
 
 @dataclass(frozen=True)
@@ -74,8 +104,18 @@ class Surrogate:
         return time.perf_counter() - t0
 
 
-def evaluate_initial_design(evaluator, X, y, n_initial, kind, space, base_seed):
-    """Iteration 0: the given points, an interrupted batch, and the design L0.
+def _failure_summary(data):
+    """The most common failure reasons of the store, one clause."""
+    errors = [e for e, f in zip(data["error"], data["failed"]) if f]
+    common = Counter(errors).most_common(3)
+    return "; ".join(f"{n} x {reason!r}" for reason, n in common)
+
+
+def evaluate_initial_design(
+    evaluator, X, y, n_initial, kind, space, base_seed, retry_failed=False
+):
+    """Iteration 0: the given points, an interrupted batch, failed points to
+    retry, and the design L0.
 
     Parameters
     ----------
@@ -94,6 +134,8 @@ def evaluate_initial_design(evaluator, X, y, n_initial, kind, space, base_seed):
         Unit cube → parameters.
     base_seed : int
         Seed of the scan.
+    retry_failed : bool, default=False
+        Evaluate again the points the store holds as failed.
 
     Returns
     -------
@@ -103,13 +145,15 @@ def evaluate_initial_design(evaluator, X, y, n_initial, kind, space, base_seed):
     Raises
     ------
     ValueError
-        If no point could be evaluated.
+        If no point could be evaluated (the message gives the failure reasons).
     """
     store = evaluator.store
     X0 = X if y is None else None
     if y is not None:
         evaluator.add_given(X, y)
     evaluator.finish_pending()
+    if retry_failed:
+        evaluator.retry_failed()
     if X0 is None:
         data = store.load()
         n_given = int((data["origin"] == "given").sum())
@@ -125,7 +169,9 @@ def evaluate_initial_design(evaluator, X, y, n_initial, kind, space, base_seed):
     if not (~data["failed"]).any():
         raise ValueError(
             f"no point could be evaluated: all {len(data['failed'])} "
-            "evaluations of the initial design failed."
+            f"evaluations of the initial design failed ({_failure_summary(data)}). "
+            "Fix the objective, then fit again with retry_failed=True (and the "
+            "same store) to evaluate these points again."
         )
     return data
 
@@ -147,7 +193,7 @@ def _evaluate_iteration(evaluator, surrogate, U, origin, it, n_before):
     pos = {k: i for i, k in enumerate(point_keys(X_new))}
     keys_new = point_keys(data["X"][new])
     pred = np.array([predicted[pos[k]] for k in keys_new], dtype=bool)
-    return data, inside, failed, pred
+    return data, inside, failed, pred, int(data["calls"][new].sum())
 
 
 def iteration_line(record):
@@ -202,6 +248,7 @@ def run_iterations(
     for record in history:
         report(verbose, iteration_line(record))
     first = True
+    why = None
     while True:
         it = n_iter_done + 1
         seeds = np.random.SeedSequence([base_seed, it]).generate_state(4)
@@ -210,7 +257,9 @@ def run_iterations(
         first = False
         ok = ~data["failed"]
         inside = surrogate.rule.label(data["value"][ok])
-        if stop.reached(int(inside.sum()), len(data["X"]), n_iter_done):
+        n_calls = int(data["calls"].sum())
+        why = stop.limit(int(inside.sum()), n_calls, n_iter_done)
+        if why is not None:
             break
         t0 = time.perf_counter()
         U_ok = surrogate.space.to_unit(data["X"][ok])
@@ -220,18 +269,25 @@ def run_iterations(
             proposal, U_ok, inside, surrogate.score, rule.threshold, rng, seed
         )
         if stop.max_evaluations is not None:
-            room = stop.max_evaluations - len(data["X"])
+            room = max(0, stop.max_evaluations - n_calls)
             U, origin = U[:room], origin[:room]
         t_sur += time.perf_counter() - t0
         t_obj = evaluator.objective_time
-        data, inside, failed, pred = _evaluate_iteration(
+        data, inside, failed, pred, n_new = _evaluate_iteration(
             evaluator, surrogate, U, origin, it, len(data["X"])
         )
         acc = surrogate_accuracy(pred, inside, failed)
         t_obj = evaluator.objective_time - t_obj
-        history.append(iteration_record(history, it, inside, failed, acc, t_obj, t_sur))
+        record = iteration_record(
+            history, it, inside, failed, acc, t_obj, t_sur, n_calls=n_new
+        )
+        history.append(record)
         report(verbose, iteration_line(history[-1]))
         n_iter_done = it
         if len(failed) == 0:  # every proposal was already known: nothing left
+            why = "every point it proposed was already evaluated"
             break
+    ok = ~data["failed"]
+    n_in = int(surrogate.rule.label(data["value"][ok]).sum())
+    stop.warn_short(why, n_in, int(data["calls"].sum()), n_iter_done)
     return data

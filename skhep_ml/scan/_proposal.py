@@ -14,6 +14,8 @@ from scipy.spatial import cKDTree
 from scipy.stats import qmc
 from sklearn.base import clone
 
+from ._explore import disagreement, find_pieces, local_candidates, tree_votes
+
 __all__ = [
     "ProposalSettings",
     "initial_design",
@@ -21,6 +23,7 @@ __all__ = [
     "propose",
     "sample_region",
     "select_points",
+    "select_unsure",
 ]
 
 
@@ -85,8 +88,56 @@ def oversample(oversampler, U, inside, n_new, seed):
     return np.clip(extra, 0.0, 1.0)
 
 
+_DEBUG = None
+
+
+def _shares(n, weights):
+    """Split ``n`` into integers proportional to ``weights`` (largest remainders)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if n <= 0 or not len(weights) or weights.sum() <= 0:
+        return np.zeros(len(weights), dtype=np.int64)
+    exact = n * weights / weights.sum()
+    out = np.floor(exact).astype(np.int64)
+    rest = np.argsort(-(exact - out), kind="stable")[: n - int(out.sum())]
+    out[rest] += 1
+    return out
+
+
+def _group_shares(n_select, group, pool, is_uniform, n_pieces):
+    """Points each group gets: half equally, half by its predicted volume.
+
+    The groups are the found pieces ``0 .. n_pieces - 1`` and, when the pool
+    holds any, the predicted-in-target candidates far from every found piece
+    (``group == -1``, last). A group's predicted volume is the number of its
+    uniform candidates in the pool.
+    """
+    ids = list(range(n_pieces)) + ([-1] if (pool & (group == -1)).any() else [])
+    volume = np.array(
+        [(pool & is_uniform & (group == g)).sum() for g in range(n_pieces)], float
+    )
+    equal = np.full(len(ids), 1.0 / len(ids))
+    if volume.sum() > 0:
+        volume = volume / volume.sum()
+    else:
+        volume = np.full(n_pieces, 1.0 / n_pieces)
+    weight = 0.5 * equal
+    weight[:n_pieces] += 0.5 * volume
+    return ids, _shares(n_select, weight)
+
+
 def select_points(
-    cand, score, threshold, U_inside, *, n_select, n_rectify, diversity, rng
+    cand,
+    score,
+    threshold,
+    U_inside,
+    *,
+    n_select,
+    n_rectify,
+    diversity,
+    rng,
+    pieces=None,
+    is_uniform=None,
+    votes=None,
 ):
     """Pick the candidates to evaluate: selected and rectifying points.
 
@@ -106,31 +157,80 @@ def select_points(
     diversity : float
         Exponent of the distance weight; 0 draws ∝ score.
     rng : numpy.random.Generator
+    pieces : Pieces, optional
+        The found pieces (:func:`~._explore.find_pieces`). With them the
+        selection is balanced: each piece (the candidates within two of its
+        linking radii of its points) and the predicted-in-target candidates far from
+        every piece get a share of ``n_select`` (half split equally, half by
+        the group's share of the uniform candidates predicted in target); a
+        piece with too few candidates predicted in target is filled with its
+        best-scored others (they rectify a prediction that misses a known
+        piece), and what a group cannot use goes to the others.
+    is_uniform : ndarray of bool of shape (n_candidates,), optional
+        Which candidates are uniform draws (their count measures a group's
+        predicted volume); all when None.
 
     Returns
     -------
     chosen, rectify : ndarray of int
-        Indices into ``cand``, disjoint. Fewer predicted-inside candidates than
-        ``n_select`` are filled up with the best-scored others.
+        Indices into ``cand``, disjoint: the selection predicted in target,
+        and the rectifying points (a missed piece's best-scored candidates,
+        then the ``n_rectify`` near the boundary). Fewer predicted-inside
+        candidates than ``n_select`` are filled up with the best-scored others.
     """
-    pool = np.flatnonzero(score >= threshold)
-    if len(pool) < n_select:
-        rest = np.setdiff1d(np.arange(len(cand)), pool)
-        fill = rest[np.argsort(-score[rest], kind="stable")[: n_select - len(pool)]]
-        chosen = np.concatenate([pool, fill])
-    else:
-        weight = score[pool]
-        if diversity > 0 and len(U_inside):
-            dist, _ = cKDTree(U_inside).query(cand[pool], k=1)
-            weight = weight * (dist + 1e-3) ** diversity
-        chosen = pool[_gumbel_top(weight, n_select, rng)]
+    pool = score >= threshold
+    weight = score.copy()
+    if diversity > 0 and len(U_inside):
+        dist, _ = cKDTree(U_inside).query(cand, k=1)
+        weight = weight * (dist + 1e-3) ** diversity
+    if votes is not None:  # the second opinion: the trees' vote
+        weight = weight * (votes + 1.0 / 32.0)
     taken = np.zeros(len(cand), dtype=bool)
-    taken[chosen] = True
+    missed = np.zeros(len(cand), dtype=bool)
+    if pieces is not None and n_select > 0:
+        group, gdist = pieces.assign(cand)
+        group[gdist > 2.0 * pieces.radii[group]] = -1
+        uniform = np.ones(len(cand), bool) if is_uniform is None else is_uniform
+        ids, shares = _group_shares(n_select, group, pool, uniform, pieces.n_pieces)
+        for g, share in zip(ids, shares):
+            members = group == g
+            inner = np.flatnonzero(members & pool)
+            pick = inner[_gumbel_top(weight[inner], share, rng)]
+            if len(pick) < share and g >= 0:
+                outer = np.flatnonzero(members & ~pool)
+                nearest = np.argsort(gdist[outer], kind="stable")
+                missed[outer[nearest[: share - len(pick)]]] = True
+            taken[pick] = True
+            if _DEBUG is not None:
+                _DEBUG.append((g, len(pick), share))
+    taken |= missed
+    n_more = n_select - int(taken.sum())
+    if n_more > 0:
+        free_pool = np.flatnonzero(pool & ~taken)
+        taken[free_pool[_gumbel_top(weight[free_pool], n_more, rng)]] = True
+        n_more = n_select - int(taken.sum())
+    if n_more > 0:
+        rest = np.flatnonzero(~taken)
+        taken[rest[np.argsort(-score[rest], kind="stable")[:n_more]]] = True
+    chosen = np.flatnonzero(taken & ~missed)
     free = np.flatnonzero(~taken)
     order = np.argsort(np.abs(score[free] - threshold), kind="stable")
     near = free[order[: 3 * n_rectify]]
     rectify = near[_gumbel_top(np.ones(len(near)), n_rectify, rng)]
-    return chosen, rectify
+    return chosen, np.concatenate([np.flatnonzero(missed), rectify])
+
+
+def select_unsure(unsure, taken, n, rng):
+    """``n`` candidates where the surrogates disagree.
+
+    Drawn without replacement among the candidates not ``taken`` with
+    probability ∝ ``unsure`` (so they spread over the disputed regions); none
+    where the disagreement is zero everywhere.
+    """
+    free = np.flatnonzero(~taken & (unsure > 0))
+    if n <= 0 or not len(free):
+        return np.empty(0, dtype=np.int64)
+    return free[_gumbel_top(unsure[free], n, rng)]
 
 
 def initial_design(n, d, kind, base_seed):
@@ -156,6 +256,8 @@ class ProposalSettings:
     random_fraction: float
     rectify_fraction: float
     diversity: float
+    unsure_fraction: float = 0.0
+    balance_pieces: bool = False
 
 
 def propose(settings, U, inside, score, threshold, rng, seed):
@@ -176,36 +278,70 @@ def propose(settings, U, inside, score, threshold, rng, seed):
     rng : numpy.random.Generator
         Draws the candidates and the selection.
     seed : int
-        Seed of the oversampler.
+        Seed of the oversampler and of the tree ensemble.
 
     Returns
     -------
     U_new : ndarray of shape (n_new, d)
-        Selected ("select"), rectifying ("rectify") and uniform ("random") points.
+        Selected ("select"), rectifying ("rectify"), disputed ("unsure") and
+        uniform ("random") points.
     origin : ndarray of str of shape (n_new,)
+
+    Notes
+    -----
+    The candidates L: uniform points, and a share ``oversample_fraction``
+    near the known in-target points, by the oversampler (all of that share,
+    or half of it with ``balance_pieces``, the other half drawn around each
+    found piece in equal numbers, :func:`~._explore.local_candidates`).
+    With ``balance_pieces`` the selection gives each found piece its share
+    (:func:`select_points`); a share ``unsure_fraction`` of K goes to the
+    candidates where a tree ensemble fitted on the in/out labels disagrees
+    most (:func:`select_unsure`).
     """
     d = U.shape[1]
     K = settings.n_per_iteration
     n_rand = int(round(settings.random_fraction * K))
     n_rect = int(round(settings.rectify_fraction * K))
-    n_over = int(round(settings.oversample_fraction * settings.n_candidates))
-    over = oversample(settings.oversampler, U, inside, n_over, seed)
-    uniform = rng.uniform(size=(settings.n_candidates - len(over), d))
-    cand = np.vstack([uniform, over])
+    n_unsure = int(round(settings.unsure_fraction * K))
+    n_near = int(round(settings.oversample_fraction * settings.n_candidates))
+    pieces = find_pieces(U[inside], rng, len(U)) if settings.balance_pieces else None
+    n_local = n_near // 2 if pieces is not None else 0
+    over = oversample(settings.oversampler, U, inside, n_near - n_local, seed)
+    local = local_candidates(pieces, n_local, rng)
+    n_uniform = settings.n_candidates - len(over) - len(local)
+    cand = np.vstack([rng.uniform(size=(n_uniform, d)), over, local.reshape(-1, d)])
+    is_uniform = np.arange(len(cand)) < n_uniform
+    cand_score = score(cand)
+    votes = None
+    if n_unsure > 0 or pieces is not None:
+        votes = tree_votes(U, inside, cand, seed)
     chosen, rect = select_points(
         cand,
-        score(cand),
+        cand_score,
         threshold,
         U[inside],
-        n_select=max(0, K - n_rand - n_rect),
+        n_select=max(0, K - n_rand - n_rect - n_unsure),
         n_rectify=n_rect,
         diversity=settings.diversity,
         rng=rng,
+        pieces=pieces,
+        is_uniform=is_uniform,
+        votes=votes,
     )
+    unsure = np.empty(0, dtype=np.int64)
+    if n_unsure > 0:
+        taken = np.zeros(len(cand), dtype=bool)
+        taken[chosen] = taken[rect] = True
+        u = disagreement(votes)
+        unsure = select_unsure(u, taken, n_unsure, rng)
+    n_rand += n_unsure - len(unsure)  # no disagreement: uniform points instead
     rand = rng.uniform(size=(n_rand, d))
-    U_new = np.vstack([cand[chosen], cand[rect], rand])
+    U_new = np.vstack([cand[chosen], cand[rect], cand[unsure], rand])
     origin = np.array(
-        ["select"] * len(chosen) + ["rectify"] * len(rect) + ["random"] * n_rand,
+        ["select"] * len(chosen)
+        + ["rectify"] * len(rect)
+        + ["unsure"] * len(unsure)
+        + ["random"] * n_rand,
         dtype=object,
     )
     return U_new, origin

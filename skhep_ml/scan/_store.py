@@ -6,7 +6,10 @@ objective call returns (``evaluations``), so an exception, a
 ``KeyboardInterrupt`` or a killed process loses nothing that was already
 computed, and a resumed fit first finishes the interrupted batch. A point is
 identified by the bytes of its float64 coordinates; a point that is already in
-the store (evaluated or failed) is never sent to the objective again.
+the store (evaluated or failed) is never sent to the objective again, except
+when a failed point is retried on request (:meth:`EvaluationStore.update`).
+Each row counts the objective calls spent on its point (``calls``: a chunk that
+raised and was re-run point by point costs its points two calls each).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ CREATE TABLE IF NOT EXISTS evaluations (
     error TEXT,
     iteration INTEGER NOT NULL,
     origin TEXT NOT NULL,
-    time REAL NOT NULL
+    time REAL NOT NULL,
+    calls INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS proposals (
     seq INTEGER PRIMARY KEY,
@@ -66,6 +70,13 @@ class EvaluationStore:
         self.n_dim = int(n_dim)
         self.conn = sqlite3.connect(self.path, timeout=60.0)
         self.conn.executescript(_SCHEMA)
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(evaluations)")}
+        if "calls" not in columns:  # a store written before calls were counted
+            with self.conn:
+                self.conn.execute(
+                    "ALTER TABLE evaluations "
+                    "ADD COLUMN calls INTEGER NOT NULL DEFAULT 1"
+                )
         row = self.conn.execute("SELECT value FROM meta WHERE name='n_dim'").fetchone()
         if row is None:
             with self.conn:
@@ -162,7 +173,7 @@ class EvaluationStore:
         """The subset of ``keys`` already in the store."""
         return self._keys_in("evaluations", keys)
 
-    def add(self, seq, X, values, errors, iteration: int, origin) -> None:
+    def add(self, seq, X, values, errors, iteration: int, origin, calls=None) -> None:
         """Write one returned chunk and commit it.
 
         Parameters
@@ -180,12 +191,15 @@ class EvaluationStore:
         origin : sequence of str
             How each point was proposed (``initial``, ``given``, ``select``,
             ``random``, ``rectify``).
+        calls : sequence of int, optional
+            Objective calls spent on each point (1 when None).
         """
         X = np.asarray(X, dtype=np.float64)
         keys = point_keys(X)
         now = time.time()
+        calls = np.ones(len(X), dtype=np.int64) if calls is None else calls
         rows = []
-        for s, k, x, v, e, o in zip(seq, keys, X, values, errors, origin):
+        for s, k, x, v, e, o, c in zip(seq, keys, X, values, errors, origin, calls):
             failed = e is not None or not np.isfinite(v)
             rows.append(
                 (
@@ -198,11 +212,48 @@ class EvaluationStore:
                     int(iteration),
                     str(o),
                     now,
+                    int(c),
                 )
             )
         with self.conn:
             self.conn.executemany(
-                "INSERT OR IGNORE INTO evaluations VALUES (?,?,?,?,?,?,?,?,?)", rows
+                "INSERT OR IGNORE INTO evaluations VALUES (?,?,?,?,?,?,?,?,?,?)", rows
+            )
+
+    def update(self, X, values, errors, calls) -> None:
+        """Write the re-evaluation of stored (failed) points and commit it.
+
+        The rows keep their sequence number, iteration and origin; their value,
+        status and error are replaced and ``calls`` is added to their count.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, d)
+            Points already in the store.
+        values : ndarray of shape (n,)
+            New values; NaN where the point failed again.
+        errors : sequence of str or None
+            Failure message per point (``None`` for a good value).
+        calls : sequence of int
+            Objective calls spent on each point by the re-evaluation.
+        """
+        rows = []
+        for k, v, e, c in zip(point_keys(X), values, errors, calls):
+            failed = e is not None or not np.isfinite(v)
+            rows.append(
+                (
+                    None if failed else float(v),
+                    "failed" if failed else "ok",
+                    (e or "value is not finite") if failed else None,
+                    int(c),
+                    k,
+                )
+            )
+        with self.conn:
+            self.conn.executemany(
+                "UPDATE evaluations SET value=?, status=?, error=?, "
+                "calls=calls+? WHERE key=?",
+                rows,
             )
 
     def load(self):
@@ -212,11 +263,12 @@ class EvaluationStore:
         -------
         data : dict
             ``X`` (n, d), ``value`` (n,) with NaN for failures, ``failed`` (n,)
-            bool, ``iteration`` (n,) int, ``origin`` (n,) str, ``error`` list.
+            bool, ``iteration`` (n,) int, ``origin`` (n,) str, ``error`` list,
+            ``calls`` (n,) int (objective calls spent on each point).
         """
         rows = self.conn.execute(
-            "SELECT x, value, status, iteration, origin, error FROM evaluations "
-            "ORDER BY seq"
+            "SELECT x, value, status, iteration, origin, error, calls "
+            "FROM evaluations ORDER BY seq"
         ).fetchall()
         n = len(rows)
         X = np.empty((n, self.n_dim))
@@ -229,4 +281,5 @@ class EvaluationStore:
             "iteration": np.array([r[3] for r in rows], dtype=np.int64),
             "origin": np.array([r[4] for r in rows], dtype=object),
             "error": [r[5] for r in rows],
+            "calls": np.array([r[6] for r in rows], dtype=np.int64),
         }

@@ -6,6 +6,7 @@ import numbers
 import os
 
 import numpy as np
+from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import ClassifierTags, RegressorTags
@@ -48,6 +49,8 @@ _PROPOSAL_FIELDS = (
     "random_fraction",
     "rectify_fraction",
     "diversity",
+    "unsure_fraction",
+    "balance_pieces",
 )
 
 
@@ -121,16 +124,54 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         region are filled first; 0 is a plain draw weighted by the score.
         Larger values trade a little efficiency for coverage (on the 3-d toy:
         1 → 94 % of the true cells, 2 → 98 %, 3 → 99 %).
+    unsure_fraction : float, default=0.05
+        Share of K drawn where the surrogates are unsure: an ensemble of
+        extremely randomized trees fitted on the in/out labels, drawn with
+        probability ∝ ``4 p (1 - p)`` (``p`` the share of trees voting in
+        target). Uniform points replace them while no tree disagrees. With
+        ``balance_pieces`` the trees' vote also weighs the selection (a second
+        opinion beside the surrogate's).
+    balance_pieces : bool, default=True
+        Balance the selection among the pieces of the found region: the known
+        in-target points are linked into pieces (points closer than twice the
+        90th percentile of their 5th-neighbour distance share a piece); each
+        piece, and the candidates predicted in target far from every piece,
+        get a share of the selection (half split equally, half by predicted
+        volume), a piece the surrogate misses gets its best-scored candidates,
+        and half of the oversampled candidates are drawn around each piece in
+        equal numbers (Gaussian steps of the linking radius), so a piece grows
+        beyond the hull of its known points. ``False``: the plain draw above.
     n_target : int, default=None
         Stop once this many in-target points are found.
-    max_evaluations : int, default=None
-        Stop at this many objective calls (failed ones included).
-    n_iterations : int, default=10
-        Stop after this many iterations (after L0); ``None`` for no limit
-        (then ``n_target`` or ``max_evaluations`` must be set). All three
-        limits count what the ``store`` already holds from earlier fits.
+    max_evaluations : int, "auto" or None, default="auto"
+        Stop at this many objective calls (failed ones and the per-point
+        re-runs of a chunk that raised included). ``"auto"``: no limit
+        without ``n_target``, else ``n_initial + 100 * n_target`` (the scan
+        gives up below an in-target efficiency of 1 %); ``None``: no limit.
+    n_iterations : int, "auto" or None, default="auto"
+        Stop after this many iterations (after L0). ``"auto"``: 10 without
+        ``n_target``, else no limit (the scan goes on to ``n_target``, bounded
+        by ``max_evaluations``); ``None``: no limit (then ``n_target`` or
+        ``max_evaluations`` must be set). All three limits count what the
+        ``store`` already holds from earlier fits. A
+        :class:`~skhep_ml.scan.ScanStoppedWarning` says when a limit ended the
+        scan before ``n_target``.
     store : str or os.PathLike, default=None
         SQLite file of the evaluations; ``None`` keeps them in memory.
+    timeout : float, default=None
+        Seconds after which an objective call (one chunk of
+        ``eval_batch_size`` points, including the one-by-one re-runs of a
+        chunk that raised) is abandoned: its points are recorded as failed
+        with the reason ``"timeout"`` and the scan goes on, so a hang costs
+        at most ``timeout`` per chunk. The call runs in a daemon thread of
+        the worker that is left to finish on its own (Python cannot stop a
+        thread); this works with every joblib backend, process-based loky
+        and dask workers included. ``None``: no limit.
+    retry_failed : bool, default=False
+        Evaluate again, at the start of :meth:`fit`, the points the
+        ``store`` holds as failed (e.g. after fixing the objective); their
+        calls are counted. Without it a failed point is never sent to the
+        objective again.
     n_jobs : int, default=None
         joblib workers for the objective; the backend follows
         :func:`joblib.parallel_config` (e.g. ``backend="dask"``).
@@ -146,7 +187,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         Hidden activation of the default MLP.
     max_epochs : int, default=200
         Epochs of the first fit of the default MLP.
-    epochs_per_iteration : int, default=20
+    epochs_per_iteration : int, default=60
         Epochs of continued training per iteration.
     batch_size : int, default=256
         Mini-batch size.
@@ -188,12 +229,16 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
     in_target_ : ndarray of bool of shape (n_points,)
         Whether each point is in target.
     failed_points_ : ndarray of shape (n_failed, d)
-        Points whose evaluation raised or returned NaN.
+        Points whose evaluation raised, returned NaN or timed out.
+    failed_reasons_ : ndarray of str of shape (n_failed,)
+        Why each failed point failed: ``"ExceptionType: message"``,
+        ``"value is not finite"`` or ``"timeout"``.
     n_evaluations_ : int
-        Objective calls (points) made, over all resumed fits, failed included.
+        Objective calls (points) made, over all resumed fits: failed points,
+        retries and the per-point re-runs of a chunk that raised included.
     history_ : list of dict
         Per iteration (0 is L0): ``iteration``, ``n_calls``, ``n_in_target``,
-        ``efficiency`` (in-target share of the iteration's calls),
+        ``efficiency`` (in-target points per call of the iteration),
         ``surrogate_accuracy`` (in/out accuracy of the surrogate on the
         iteration's points, before it saw them; NaN for L0 and resumed
         iterations), ``n_calls_total``, ``n_in_target_total``, ``n_failed``,
@@ -272,10 +317,22 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         "random_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
         "rectify_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
         "diversity": [Interval(numbers.Real, 0, None, closed="left")],
+        "unsure_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
+        "balance_pieces": ["boolean"],
         "n_target": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "max_evaluations": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "n_iterations": [Interval(numbers.Integral, 0, None, closed="left"), None],
+        "max_evaluations": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
+        "n_iterations": [
+            Interval(numbers.Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
         "store": [str, os.PathLike, None],
+        "timeout": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "retry_failed": ["boolean"],
         "n_jobs": [numbers.Integral, None],
         "eval_batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "estimator": [HasMethods(["fit", "predict"]), None],
@@ -299,17 +356,21 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         random_fraction=0.03,
         rectify_fraction=0.02,
         diversity=2.0,
+        unsure_fraction=0.05,
+        balance_pieces=True,
         n_target=None,
-        max_evaluations=None,
-        n_iterations=10,
+        max_evaluations="auto",
+        n_iterations="auto",
         store=None,
+        timeout=None,
+        retry_failed=False,
         n_jobs=None,
         eval_batch_size=100,
         estimator=None,
         hidden_layer_sizes=(64, 64, 64),
         activation="silu",
         max_epochs=200,
-        epochs_per_iteration=20,
+        epochs_per_iteration=60,
         batch_size=256,
         lr=1e-3,
         lr_schedule="constant",
@@ -335,10 +396,14 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         self.random_fraction = random_fraction
         self.rectify_fraction = rectify_fraction
         self.diversity = diversity
+        self.unsure_fraction = unsure_fraction
+        self.balance_pieces = balance_pieces
         self.n_target = n_target
         self.max_evaluations = max_evaluations
         self.n_iterations = n_iterations
         self.store = store
+        self.timeout = timeout
+        self.retry_failed = retry_failed
         self.n_jobs = n_jobs
         self.eval_batch_size = eval_batch_size
         self.estimator = estimator
@@ -393,11 +458,15 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
     def _fit_surrogate(self, F, y, seed, first):
         """Train the surrogate on features ``F``; ``first`` starts it afresh."""
         classification = self._is_classification()
-        if first and not classification:
-            self._y_mean, self._y_scale = float(y.mean()), float(y.std()) or 1.0
         if self.estimator is not None:
             self.estimator_ = fit_estimator(self.estimator, F, y, seed)
             return
+        if first and not classification:
+            self._squash_scale = self._squash_width(y)
+        if not classification:
+            y = self._squash(y)
+        if first and not classification:
+            self._y_mean, self._y_scale = float(y.mean()), float(y.std()) or 1.0
         target = y if classification else (y - self._y_mean) / self._y_scale
         target = target.astype(np.float32)
         if not first and hasattr(self, "net_"):  # warm start: a few more epochs
@@ -427,8 +496,35 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
             return estimator_output(self.estimator_, F, self._is_classification())
         out = self._forward_batches(lambda m, xb: m(xb), F)
         if self._is_classification():
-            return 1.0 / (1.0 + np.exp(-out))
-        return out * self._y_scale + self._y_mean
+            return expit(out)
+        return self._unsquash(out * self._y_scale + self._y_mean)
+
+    def _squash_width(self, y):
+        """Width ``s`` of :meth:`_squash`: the median distance of the first
+        training values from the band's centre ``c``, at least the band's
+        half-width ``h`` (None without a band)."""
+        if self._band_ is None:
+            return None
+        low, high = self._band_
+        spread = float(np.median(np.abs(y - 0.5 * (low + high))))
+        return max(0.5 * (high - low), spread)
+
+    def _squash(self, y):
+        """What the default MLP regresses: ``asinh((y - c) / s)`` for a band
+        centred on ``c`` (linear over the bulk of the values, the far tails
+        compressed logarithmically, so values spanning decades do not
+        dominate the squared error), else ``y``."""
+        s = getattr(self, "_squash_scale", None)
+        if self._band_ is None or s is None:
+            return y
+        return np.arcsinh((y - 0.5 * sum(self._band_)) / s)
+
+    def _unsquash(self, z):
+        """Inverse of :meth:`_squash`."""
+        s = getattr(self, "_squash_scale", None)
+        if self._band_ is None or s is None:
+            return z
+        return 0.5 * sum(self._band_) + s * np.sinh(z)
 
     # ------------------------------------------------------------------- fit
     def fit(self, X=None, y=None):
@@ -497,13 +593,23 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
             raise ValueError(
                 "target is required with an objective: (low, high) or 'classification'."
             )
-        if (self.n_iterations, self.n_target, self.max_evaluations) == (None,) * 3:
+        if self._stop_rule() == StopRule(None, None, None):
             raise ValueError(
                 "set at least one of n_iterations, n_target, max_evaluations."
             )
         self._band_ = check_band(self.target)
         if self._is_classification():
             self.classes_ = np.array([0, 1])
+
+    def _stop_rule(self):
+        """The limits with the ``"auto"`` defaults resolved."""
+        n_iterations, max_evaluations = self.n_iterations, self.max_evaluations
+        auto = self.n_target is None
+        if isinstance(n_iterations, str):
+            n_iterations = 10 if auto else None
+        if isinstance(max_evaluations, str):
+            max_evaluations = None if auto else self.n_initial + 100 * self.n_target
+        return StopRule(self.n_target, max_evaluations, n_iterations)
 
     def _scan(self, X, y, rng):
         """The scan: initial design, then :func:`~._loop.run_iterations`."""
@@ -517,6 +623,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
                 store,
                 batch_size=self.eval_batch_size,
                 n_jobs=self.n_jobs,
+                timeout=self.timeout,
             )
             data = evaluate_initial_design(
                 evaluator,
@@ -526,6 +633,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
                 self.initial_design,
                 self._space,
                 base_seed,
+                retry_failed=self.retry_failed,
             )
             self.history_ = history_from_store(data, self._rule.label)
             proposal = {f: getattr(self, f) for f in _PROPOSAL_FIELDS}
@@ -535,7 +643,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
                 self._surrogate(),
                 base_seed=base_seed,
                 proposal=ProposalSettings(**proposal),
-                stop=StopRule(self.n_target, self.max_evaluations, self.n_iterations),
+                stop=self._stop_rule(),
                 history=self.history_,
                 verbose=self.verbose,
             )
@@ -562,7 +670,10 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         self.values_ = data["value"][ok]
         self.in_target_ = self._rule.label(self.values_)
         self.failed_points_ = data["X"][~ok]
-        self.n_evaluations_ = len(data["X"])
+        self.failed_reasons_ = np.array(
+            [e for e, f in zip(data["error"], data["failed"]) if f], dtype=object
+        )
+        self.n_evaluations_ = int(data["calls"].sum())
 
     # ------------------------------------------------------------- inference
     def _check_X(self, X):
