@@ -147,8 +147,6 @@ for fits in [1, 10]:
     gap = np.mean(truth - mixture.score_samples(X_test))
     print(f"two moons, mixture alone, mixture_fits={fits:2d}: gap {gap:.4f} nats")
 
-plt.show()
-
 
 # %%
 # Generation with error bars: a Bayesian flow
@@ -184,3 +182,4 @@ ax.set_ylabel("density")
 ax.legend()
 inside = np.mean(np.abs(mean - truth) < std)
 print(f"Bayesian flow: truth inside the ±1σ band in {inside:.0%} of the bins")
+plt.show()
