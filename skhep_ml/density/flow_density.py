@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -23,13 +24,19 @@ from ..base import (
     validate_data,
     weighted_standardization,
 )
-from ..nn.flows import Flow, GaussianMixtureBase
+from ..nn.flows import Flow, GaussianMixtureBase, StudentTBase
 from ._averaging import _WeightAveraging
+from ._bayes import BayesianFlowNet
 from ._box import check_bounds, check_inside, from_real, outside, to_real
+from ._capacity import default_hidden_width, effective_sample_size
 from ._mixture import initial_mixture
 from .loss import WeightedNLL
 
 __all__ = ["FlowDensity"]
+
+#: learning rate of the posterior widths' parameters (``rho``, ``sigma =
+#: softplus(rho)``) of Bayesian flows, relative to ``lr``
+RHO_LR_FACTOR = 10.0
 
 
 class FlowLogProb(nn.Module):
@@ -39,14 +46,17 @@ class FlowLogProb(nn.Module):
     flow itself is ``.flow``. Parameters are those of :class:`~skhep_ml.nn.Flow`,
     plus ``gmm``: a fitted ``sklearn.mixture.GaussianMixture`` (or a list of them,
     averaged) that becomes the flow's learnable latent
-    (:class:`~skhep_ml.nn.flows.GaussianMixtureBase`).
+    (:class:`~skhep_ml.nn.flows.GaussianMixtureBase`), and ``student_t``: a
+    Student-t latent (:class:`~skhep_ml.nn.flows.StudentTBase`) instead.
     """
 
-    def __init__(self, n_features, gmm=None, **flow_params):
+    def __init__(self, n_features, gmm=None, student_t=False, **flow_params):
         super().__init__()
         base = None
         if gmm is not None:
             base = GaussianMixtureBase.from_sklearn(gmm).to(torch.get_default_dtype())
+        elif student_t:
+            base = StudentTBase(n_features, df=4.0)
         self.flow = Flow(n_features, base=base, **flow_params)
 
     def forward(self, x):
@@ -74,8 +84,12 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         (RealNVP).
     bins : int, default=16
         Spline bins.
-    hidden_layer_sizes : tuple of int, default=(128, 128)
-        Widths of each block's conditioner MLP.
+    hidden_layer_sizes : tuple of int or None, default=None
+        Widths of each block's conditioner MLP. None: two layers whose width
+        grows with the effective number ``n_eff`` of training events,
+        ``32 (n_eff / 1000)^(1/4)`` rounded to a multiple of 8 in
+        ``[16, 256]`` (64 at 2e4 events), so the flow's capacity follows the
+        data (see :mod:`skhep_ml.density._capacity` for the evidence).
     activation : {"silu", "relu", "tanh", "gelu", "elu", "leaky_relu"}, default="silu"
         Conditioner activation.
     tail_bound : float, default=4.0
@@ -84,8 +98,16 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
     permutation : {"alternate", "random", "rotation"}, default="alternate"
         How features are split between blocks (see
         :func:`skhep_ml.nn.flows.coupling_masks`).
-    base : {"normal", "gmm"}, default="normal"
-        Latent distribution. ``"normal"``: standard normal. ``"gmm"``: a
+    base : {"normal", "student_t", "gmm"}, default="normal"
+        Latent distribution. ``"normal"``: standard normal. ``"student_t"``:
+        a product of Student-t marginals whose degrees of freedom are fitted
+        (heavy tails: far from the data, where the splines are the identity,
+        the density falls as a power, not as a Gaussian, so a heavy-tailed
+        density's extreme points are not scored orders of magnitude too low;
+        the degrees of freedom start at 4). On a 2-d Student-t (``nu = 2.5``,
+        4000 events) the worst of 4000 test points is 247 nats below the
+        truth with ``"normal"``, 7 with ``"student_t"``.
+        ``"gmm"``: a
         learnable full-covariance Gaussian mixture of ``n_components``,
         initialised by ``sklearn.mixture.GaussianMixture`` (with
         ``covariance_type``) fitted to the
@@ -144,10 +166,11 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         steps (Polyak averaging), e.g. 0.99; the averaged weights are the
         fitted model and are the ones validated and kept by early stopping.
         None trains without averaging.
-    early_stopping : bool, default=False
+    early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the data and stop when its weighted
         NLL has not improved by ``tol`` for ``n_iter_no_change`` epochs,
-        restoring the best weights.
+        restoring the best weights (also when ``max_epochs`` ends the fit
+        first: the fitted flow is always the best validated one).
     validation_fraction : float, default=0.1
         Held-out fraction for early stopping.
     n_iter_no_change : int, default=10
@@ -155,9 +178,26 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
     tol : float, default=1e-4
         Minimal improvement of the validation loss.
     train_dtype : {"float32", "float64"}, default="float32"
-        Precision of training (inference on the CPU is always float64).
-        float64 costs about twice as much; weighted and repeated events then
-        agree to round-off.
+        Precision of training. float64 costs about twice as much; weighted and
+        repeated events then agree to round-off.
+    inference_dtype : {"float32", "float64"}, default="float32"
+        Precision of :meth:`score_samples`, :meth:`sample` and the
+        transforms. float32 is 2-3 times faster on a CPU; float64 evaluates
+        a float32-trained flow exactly (its weights are exact in float64).
+        The module keeps the training precision; another inference precision
+        runs on one cast copy, made at the first call and kept until the next
+        fit (switch with ``set_params`` at any time).
+    bayesian : bool, default=False
+        A Bayesian flow: variational coupling networks (a Gaussian posterior
+        on every conditioner weight, :class:`~skhep_ml.nn.bayesian.BayesianMLP`
+        layers) trained on the evidence lower bound, with the KL term divided
+        by the effective number of training events. ``score_samples(X,
+        return_std=True)`` and ``sample(n, n_weight_draws=k)`` then give the
+        spread of the density and of generated events over weight draws
+        (:func:`~skhep_ml.density.weight_draw_histogram` turns the samples
+        into per-bin uncertainties).
+    prior_std : float, default=1.0
+        Prior width of every weight with ``bayesian=True``.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``. GPU fits are not
         bitwise reproducible.
@@ -226,6 +266,10 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
     (4, 2)
     """
 
+    #: rows per inference batch: smaller than the mixin's 65536, the spline
+    #: evaluation's temporaries then stay in cache (about 15 % faster on a CPU)
+    inference_batch_size = 16384
+
     _parameter_constraints = {
         **NET_PARAMETER_CONSTRAINTS,
         "n_transforms": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -234,7 +278,15 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         "activation": [str],
         "tail_bound": [Interval(numbers.Real, 0, None, closed="neither")],
         "permutation": [StrOptions({"alternate", "random", "rotation"})],
-        "base": [StrOptions({"normal", "gmm"})],
+        "base": [StrOptions({"normal", "student_t", "gmm"})],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(numbers.Integral, 1, None, closed="left"),
+            None,
+        ],
+        "inference_dtype": [StrOptions({"float32", "float64"})],
+        "bayesian": ["boolean"],
+        "prior_std": [Interval(numbers.Real, 0, None, closed="neither")],
         "ema_decay": [Interval(numbers.Real, 0, 1, closed="left"), None],
         "base_lr": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -252,7 +304,7 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         n_transforms=6,
         coupling="rqs",
         bins=16,
-        hidden_layer_sizes=(128, 128),
+        hidden_layer_sizes=None,
         activation="silu",
         tail_bound=4.0,
         permutation="alternate",
@@ -267,11 +319,14 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         lr_schedule="cosine",
         base_lr=None,
         ema_decay=None,
-        early_stopping=False,
+        early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
         train_dtype="float32",
+        inference_dtype="float32",
+        bayesian=False,
+        prior_std=1.0,
         device="cpu",
         callbacks=None,
         verbose=0,
@@ -300,6 +355,9 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.train_dtype = train_dtype
+        self.inference_dtype = inference_dtype
+        self.bayesian = bayesian
+        self.prior_std = prior_std
         self.device = device
         self.callbacks = callbacks
         self.verbose = verbose
@@ -348,8 +406,13 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         Y, _ = to_real(X, self.bounds_)
         self.mean_, self.scale_ = weighted_standardization(Y, w)
         S = (Y - self.mean_) / self.scale_
+        # normalised over the data set (mean 1), not per batch: see WeightedNLL
+        w = w / w.mean()
+        n_eff = effective_sample_size(w)
+        if self.early_stopping:
+            n_eff *= 1.0 - self.validation_fraction
         seed = derive_seed(rng)
-        flow_params = self._flow_params()
+        flow_params = self._flow_params(n_eff)
         net_params = {}
         if self.base == "gmm":
             flow_params["gmm"] = initial_mixture(
@@ -367,6 +430,22 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
                 net_params["optimizer__param_groups"] = [
                     ("flow.base.*", {"lr": float(self.base_lr)})
                 ]
+        elif self.base == "student_t":
+            flow_params["student_t"] = True
+        if self.bayesian and X.shape[1] < 2:
+            raise ValueError(
+                "bayesian=True needs at least 2 features: with one feature the "
+                "coupling blocks have no conditioning network to make Bayesian."
+            )
+        if self.bayesian:
+            # the NLL is a weighted mean per event: the ELBO per event adds
+            # KL / n_eff
+            net_params["net_class"] = BayesianFlowNet
+            net_params["criterion__kl_weight"] = 1.0 / max(n_eff, 1.0)
+            # the posterior widths start small (1e-3) and have to grow by
+            # orders of magnitude in log space: their own, larger, rate
+            groups = net_params.setdefault("optimizer__param_groups", [])
+            groups.append(("*_rho", {"lr": RHO_LR_FACTOR * float(self.lr)}))
         callbacks = self._net_callbacks(seed)
         if self.ema_decay is not None:
             # first, so that early stopping sees the averaged weights
@@ -400,24 +479,36 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
                 )
         return check_sample_weight(sample_weight, X)
 
-    def _flow_params(self):
+    def _flow_params(self, n_eff):
         """Arguments of :class:`~skhep_ml.nn.Flow` from the estimator's parameters."""
+        sizes = self.hidden_layer_sizes
+        if sizes is None:
+            sizes = (default_hidden_width(n_eff),) * 2
         return {
             "n_transforms": self.n_transforms,
             "transform": self.coupling,
             "bins": self.bins,
-            "hidden_layer_sizes": check_hidden_layer_sizes(self.hidden_layer_sizes),
+            "hidden_layer_sizes": check_hidden_layer_sizes(sizes),
             "activation": self.activation,
             "tail_bound": float(self.tail_bound),
             "permutation": self.permutation,
+            "bayesian": bool(self.bayesian),
+            "prior_std": float(self.prior_std),
         }
+
+    def _set_inference_dtype(self):
+        """The module keeps its training precision (see ``inference_dtype``)."""
+
+    def _inference_torch_dtype(self):
+        name = getattr(self, "inference_dtype", "float32")  # older pickles
+        return torch.float64 if name == "float64" else torch.float32
 
     def _keep_untrained_start(self, seed, device, gmm):
         """``max_epochs=0``: the flow stays the identity on the initial latent."""
         with torch_seed(seed, device):
             self.net_.initialize()
-        self._set_inference_dtype()
         if gmm is not None:  # the mixture in full precision
+            self.net_.module_.to(torch.float64)
             exact = GaussianMixtureBase.from_sklearn(gmm)
             base = self.net_.module_.flow.base
             base.load_state_dict(exact.to(base.means.dtype).state_dict())
@@ -430,25 +521,96 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         check_is_fitted(self)
         return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
 
-    def score_samples(self, X):
+    @contextmanager
+    def _inference(self):
+        """The module in ``inference_dtype``, in evaluation mode, no gradients."""
+        module = self._module_in(self._inference_torch_dtype())
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                yield module
+        finally:
+            module.flow.clear_weight_draw()
+            module.train(was_training)
+
+    def _tensor(self, A, module):
+        p = next(module.parameters())
+        return torch.as_tensor(np.asarray(A), dtype=p.dtype, device=p.device)
+
+    def _log_density(self, X, module):
+        """``log p`` of the rows of ``X``, streamed: one batch in memory at a time."""
+        out = np.empty(len(X))
+        bs = self.inference_batch_size
+        for start in range(0, len(X), bs):
+            Xb = X[start : start + bs]
+            S, logdet = self._preprocess(Xb)
+            log_q = module.flow.log_prob(self._tensor(S, module))
+            out[start : start + bs] = log_q.cpu().to(torch.float64).numpy() + logdet
+        out[outside(X, self.bounds_)] = -np.inf
+        return out
+
+    def _weight_draws(self, module, n_weight_draws, random_state):
+        """Freeze the flow at ``n_weight_draws`` posterior draws, one at a time."""
+        if not self.bayesian:
+            raise ValueError(
+                "weight draws need a Bayesian flow: fit with bayesian=True."
+            )
+        if not isinstance(n_weight_draws, numbers.Integral) or n_weight_draws < 2:
+            raise ValueError(
+                f"n_weight_draws must be an integer >= 2, got {n_weight_draws!r}."
+            )
+        rng = check_random_state(random_state)
+        device = next(module.parameters()).device
+        for _ in range(int(n_weight_draws)):
+            gen = torch.Generator(device=device).manual_seed(derive_seed(rng))
+            module.flow.draw_weights(gen)
+            yield
+        module.flow.clear_weight_draw()
+
+    def score_samples(self, X, return_std=False, n_weight_draws=32, random_state=0):
         """Log-density of each row of ``X`` (in the units of ``X``).
+
+        Streams in batches of :attr:`inference_batch_size` rows (memory stays
+        that of one batch besides the output), in ``inference_dtype``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Points.
+        return_std : bool, default=False
+            Also return the standard deviation of ``log q(x)`` over
+            ``n_weight_draws`` draws of the weights (``bayesian=True`` only):
+            the uncertainty of the density from the finite training data.
+        n_weight_draws : int, default=32
+            Weight draws for ``return_std``.
+        random_state : int, RandomState instance or None, default=0
+            Seeds the weight draws (fixed by default: the same networks at
+            every call).
 
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
-            ``-inf`` outside ``bounds``.
+            ``-inf`` outside ``bounds``; with ``bayesian=True`` the density of
+            the posterior-mean network.
+        log_density_std : ndarray of shape (n_samples,)
+            Only with ``return_std=True``.
         """
         X = self._check_X(X)
-        S, logdet = self._preprocess(X)
-        log_q = self._forward_batches(lambda m, xb: m.flow.log_prob(xb), S)
-        out = log_q + logdet
-        out[outside(X, self.bounds_)] = -np.inf
-        return out
+        with self._inference() as module:
+            log_p = self._log_density(X, module)
+            if not return_std:
+                return log_p
+            draws = np.stack(
+                [
+                    self._log_density(X, module)
+                    for _ in self._weight_draws(module, n_weight_draws, random_state)
+                ]
+            )
+        with np.errstate(invalid="ignore"):  # -inf outside the bounds
+            std = draws.std(axis=0)
+        std[~np.isfinite(log_p)] = 0.0
+        return log_p, std
 
     def score(self, X, y=None, sample_weight=None):
         """(Weighted) mean log-likelihood of ``X``.
@@ -490,7 +652,9 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         X = self._check_X(X)
         check_inside(X, self.bounds_)
         S, _ = self._preprocess(X)
-        return self._forward_batches(lambda m, xb: m.flow(xb)[0], S)
+        return self._forward_batches(
+            lambda m, xb: m.flow(xb)[0], S, dtype=self._inference_torch_dtype()
+        )
 
     def inverse_transform(self, Z):
         """Map latent points back to data space.
@@ -506,24 +670,46 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
         """
         check_is_fitted(self)
         Z = validate_data(self, Z, dtype=[np.float64, np.float32], reset=False)
-        S = self._forward_batches(lambda m, zb: m.flow.inverse(zb)[0], Z)
+        S = self._forward_batches(
+            lambda m, zb: m.flow.inverse(zb)[0], Z, dtype=self._inference_torch_dtype()
+        )
         return self._postprocess(S)
 
-    def sample(self, n_samples=1, random_state=None):
+    def _draw(self, module, n, gen):
+        """``n`` points from the module's flow, streamed in batches."""
+        out = np.empty((n, self.n_features_in_))
+        bs = self.inference_batch_size
+        for start in range(0, n, bs):
+            sb = module.flow.sample(min(bs, n - start), generator=gen)
+            out[start : start + bs] = self._postprocess(
+                sb.cpu().to(torch.float64).numpy()
+            )
+        return out
+
+    def sample(self, n_samples=1, random_state=None, n_weight_draws=None):
         """Draw points from the fitted density.
 
-        Streams in batches, so memory stays that of one batch.
+        Streams in batches, so memory stays that of one batch (besides the
+        output), in ``inference_dtype``.
 
         Parameters
         ----------
         n_samples : int, default=1
-            Number of points.
+            Number of points (per weight draw).
         random_state : int, RandomState instance or None, default=None
-            Seeds the draw.
+            Seeds the draw (and the weight draws).
+        n_weight_draws : int or None, default=None
+            ``bayesian=True`` only: draw ``n_samples`` points from each of
+            ``n_weight_draws`` networks drawn from the weights' posterior
+            (the spread between them is the uncertainty of the generated
+            distribution; see :func:`~skhep_ml.density.weight_draw_histogram`).
+            None: from the posterior-mean network.
 
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
+            Or ``(n_weight_draws, n_samples, n_features)`` with
+            ``n_weight_draws``.
         """
         check_is_fitted(self)
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
@@ -531,19 +717,18 @@ class FlowDensity(TorchEstimatorMixin, TransformerMixin, DensityMixin, BaseEstim
                 f"n_samples must be a positive integer, got {n_samples!r}."
             )
         rng = check_random_state(random_state)
-        gen = torch.Generator(device=self.net_.device).manual_seed(derive_seed(rng))
         n = int(n_samples)
-        # weights trained in float32 are exact in float32: sample there, about
-        # twice as fast as float64 inference on a CPU (the cast copy is cached)
-        trained = self._training_dtype()
-        flow = self._module_in(trained if trained == torch.float32 else None).flow
-        bs = self.inference_batch_size
-        chunks = []
-        with torch.no_grad():
-            for start in range(0, n, bs):
-                xb = flow.sample(min(bs, n - start), generator=gen)
-                chunks.append(xb.cpu().to(torch.float64).numpy())
-        return self._postprocess(np.concatenate(chunks))
+        with self._inference() as module:
+            device = next(module.parameters()).device
+            gen = torch.Generator(device=device).manual_seed(derive_seed(rng))
+            if n_weight_draws is None:
+                return self._draw(module, n, gen)
+            return np.stack(
+                [
+                    self._draw(module, n, gen)
+                    for _ in self._weight_draws(module, n_weight_draws, rng)
+                ]
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -35,11 +35,27 @@ def weighted_nll(
 
 
 class WeightedNLL(nn.Module):
-    """skorch criterion: :func:`weighted_nll` of the module's ``log q(x)``.
+    """skorch criterion: ``-mean_i w_i log q(x_i)`` over a batch.
 
     The module output is ``log q(x)`` of shape ``(n,)``; the target tensor holds
-    the sample weights, shape ``(n,)`` or ``(n, 1)``.
+    the sample weights, shape ``(n,)`` or ``(n, 1)``, **normalised over the
+    whole data set** (mean 1 there, as :class:`~skhep_ml.FlowDensity` passes
+    them). A batch's loss is then ``-sum_b w_b log q_b / (n_b * mean_all w)``,
+    an unbiased estimate of the data set's weighted mean NLL
+    ``-sum_i w_i log q_i / sum_i w_i``; dividing by the batch's own weight sum
+    instead is biased when a few large weights dominate (small effective
+    sample sizes).
+
+    Parameters
+    ----------
+    kl_weight : float, default=0.0
+        Weight of the KL term of Bayesian flows (read by the net, see
+        :class:`~skhep_ml.density._bayes.BayesianFlowNet`).
     """
 
+    def __init__(self, kl_weight: float = 0.0):
+        super().__init__()
+        self.kl_weight = float(kl_weight)
+
     def forward(self, log_prob: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        return weighted_nll(log_prob, weight)
+        return -(log_prob * weight.reshape(-1)).mean()

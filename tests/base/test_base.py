@@ -128,8 +128,14 @@ def test_inference_copy_is_cast_once_and_renewed_by_training(monkeypatch):
     from skhep_ml.base import estimator as estimator_module
 
     X = np.random.default_rng(0).normal(size=(300, 2))
+    # trained in float32, evaluated in float64: one cast copy
     est = FlowDensity(
-        n_transforms=2, bins=4, hidden_layer_sizes=(8,), max_epochs=2, random_state=0
+        n_transforms=2,
+        bins=4,
+        hidden_layer_sizes=(8,),
+        max_epochs=2,
+        inference_dtype="float64",
+        random_state=0,
     ).fit(X)
     copies = []
     real_deepcopy = copy.deepcopy
@@ -142,7 +148,7 @@ def test_inference_copy_is_cast_once_and_renewed_by_training(monkeypatch):
     monkeypatch.setattr(estimator_module.copy, "deepcopy", counting_deepcopy)
     first = est.sample(50, random_state=1)
     np.testing.assert_array_equal(est.sample(50, random_state=1), first)
-    assert len(copies) == 1  # the float32 sampling copy is made once
+    assert len(copies) == 1  # the float64 inference copy is made once
     # a pickle drops the copy; the loaded estimator samples the same points
     loaded = pickle.loads(pickle.dumps(est))
     assert "_inference_copy" not in loaded.__dict__

@@ -29,9 +29,15 @@ def test_weight_averaging_differs_from_the_last_weights_and_scores_better():
 def test_weight_averaging_with_early_stopping_keeps_the_validated_average():
     X = make_two_moons(400, random_state=0)
     est = FlowDensity(
-        **{**FAST, "max_epochs": 60, "lr": 2e-2, "lr_schedule": "constant"},
+        **{
+            **FAST,
+            "max_epochs": 60,
+            "lr": 2e-2,
+            "lr_schedule": "constant",
+            "early_stopping": True,
+        },
         ema_decay=0.95,
-        early_stopping=True,
+        inference_dtype="float64",
         n_iter_no_change=3,
     ).fit(X)
     from skorch.dataset import ValidSplit

@@ -47,7 +47,9 @@ def test_bounds_box_density():
     rng = np.random.default_rng(0)
     a, b = beta(2.0, 5.0), beta(3.0, 3.0)
     X = np.c_[2.0 * a.rvs(4000, random_state=rng), 1.0 + b.rvs(4000, random_state=rng)]
-    est = FlowDensity(**{**FAST, "bounds": [[0.0, 2.0], [1.0, 2.0]]}).fit(X)
+    est = FlowDensity(
+        **FAST, bounds=[[0.0, 2.0], [1.0, 2.0]], inference_dtype="float64"
+    ).fit(X)
     Xt = np.c_[2.0 * a.rvs(2000, random_state=rng), 1.0 + b.rvs(2000, random_state=rng)]
     truth = a.logpdf(Xt[:, 0] / 2.0) - np.log(2.0) + b.logpdf(Xt[:, 1] - 1.0)
     assert abs(truth.mean() - est.score(Xt)) < 0.05

@@ -21,7 +21,9 @@ def test_gmm_base_starts_at_the_gaussian_mixture():
     X = 5.0 * _eight_gaussians(1000, 0) + [10.0, -3.0]
     # a vanishing learning rate: the fit stays at its initialisation
     est = FlowDensity(
-        **{**FAST, "max_epochs": 1, "lr": 1e-12}, base="gmm", n_components=8
+        **{**FAST, "max_epochs": 1, "lr": 1e-12, "inference_dtype": "float64"},
+        base="gmm",
+        n_components=8,
     ).fit(X)
     seed = fit_seed(FAST["random_state"])
     S = (X - est.mean_) / est.scale_
@@ -44,7 +46,7 @@ def test_zero_epochs_is_the_initial_mixture(covariance_type):
 
     X = 5.0 * _eight_gaussians(1000, 0) + [10.0, -3.0]
     est = FlowDensity(
-        **{**FAST, "max_epochs": 0},
+        **{**FAST, "max_epochs": 0, "inference_dtype": "float64"},
         base="gmm",
         n_components=8,
         covariance_type=covariance_type,
@@ -73,7 +75,11 @@ def test_mixture_fits_average_the_densities_of_several_em_fits(covariance_type):
 
     X, Xt = make_two_moons(1500, random_state=0), make_two_moons(500, random_state=1)
     params = dict(base="gmm", n_components=6, covariance_type=covariance_type)
-    est = FlowDensity(**{**FAST, "max_epochs": 0}, **params, mixture_fits=3).fit(X)
+    est = FlowDensity(
+        **{**FAST, "max_epochs": 0, "inference_dtype": "float64"},
+        **params,
+        mixture_fits=3,
+    ).fit(X)
     seed = fit_seed(FAST["random_state"])
     S, St = (X - est.mean_) / est.scale_, (Xt - est.mean_) / est.scale_
     fits = [
@@ -90,6 +96,7 @@ def test_mixture_fits_average_the_densities_of_several_em_fits(covariance_type):
     # and training starts from the averaged mixture
     trained = FlowDensity(
         **{**FAST, "max_epochs": 1, "lr": 1e-12, "train_dtype": "float64"},
+        inference_dtype="float64",
         **params,
         mixture_fits=3,
         base_lr=1e-12,
@@ -102,7 +109,7 @@ def test_mixture_fits_with_one_optimum_is_that_mixture():
     # the truth's structure (eight components, one shared covariance): every
     # EM start converges to the same mixture
     params = dict(
-        **{**FAST, "max_epochs": 0},
+        **{**FAST, "max_epochs": 0, "inference_dtype": "float64"},
         base="gmm",
         n_components=8,
         covariance_type="tied",

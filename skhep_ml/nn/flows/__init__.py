@@ -24,7 +24,7 @@ References
 .. [3] T. Müller et al., "Neural Importance Sampling", arXiv:1808.03856.
 """
 
-from .base_distribution import GaussianMixtureBase
+from .base_distribution import GaussianMixtureBase, StudentTBase
 from .coupling import (
     DOMAINS,
     PERMUTATIONS,
@@ -35,6 +35,7 @@ from .coupling import (
     coupling_masks,
 )
 from .flow import Flow
+from .variational import VariationalConditioner
 
 __all__ = [
     "DOMAINS",
@@ -45,5 +46,7 @@ __all__ = [
     "GaussianMixtureBase",
     "RQSCoupling",
     "Rotation",
+    "StudentTBase",
+    "VariationalConditioner",
     "coupling_masks",
 ]

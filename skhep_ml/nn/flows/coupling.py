@@ -10,6 +10,7 @@ from torch import nn
 
 from ..mlp import make_mlp
 from .splines import rqs_from_knots, rqs_knots, rqs_tails_from_knots
+from .variational import VariationalConditioner
 
 LOG_2PI = math.log(2.0 * math.pi)
 TRANSFORMS = ("rqs", "affine")
@@ -79,6 +80,8 @@ class _Coupling(nn.Module):
         hidden_layer_sizes: Sequence[int],
         activation: str,
         n_context: int,
+        bayesian: bool = False,
+        prior_std: float = 1.0,
     ):
         super().__init__()
         self.n_features = n_features
@@ -96,8 +99,14 @@ class _Coupling(nn.Module):
         self.register_buffer("inv_order", torch.argsort(order))
         n_in = self.n_cond + n_context
         n_out = self.n_trans * n_params
-        if n_in > 0:
-            self.conditioner: nn.Sequential | None = make_mlp(
+        self.conditioner: nn.Module | None
+        if n_in > 0 and bayesian:
+            self.conditioner = VariationalConditioner(
+                n_in, n_out, hidden_layer_sizes, activation, prior_std=prior_std
+            )
+            self.params = None
+        elif n_in > 0:
+            self.conditioner = make_mlp(
                 n_in, n_out, tuple(hidden_layer_sizes), activation, zero_last=True
             )
             self.params = None
@@ -121,16 +130,6 @@ class _Coupling(nn.Module):
     def _elementwise(self, x, theta, inverse):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _elementwise_joint(self, x, theta_marginal, theta_cond):
-        """Forward map of ``[conditioning | transformed]`` features in one call.
-
-        ``theta_marginal`` (1, n_cond, n_params) is shared by every row,
-        ``theta_cond`` (n, n_trans, n_params) is per row.
-        """
-        n = x.shape[0]
-        theta = torch.cat([theta_marginal.expand(n, -1, -1), theta_cond], dim=1)
-        return self._elementwise(x, theta, False)
-
     def _transform(self, x, context, inverse):
         n = x.shape[0]
         if self.n_cond:
@@ -144,22 +143,14 @@ class _Coupling(nn.Module):
         if not self.n_cond:
             y, lad = self._elementwise(x_trans, self._theta(x_cond, ctx, n), inverse)
             return y, lad.sum(dim=1)
-        if inverse:
-            # the conditioner sees the conditioning features in data space; the
-            # marginal map is the same for every row: its parameters broadcast
-            marginal = self.marginal.reshape(1, self.n_cond, -1)
-            x_cond, lad_cond = self._elementwise(x_cond, marginal, True)
-            y, lad = self._elementwise(x_trans, self._theta(x_cond, ctx, n), True)
-            y = torch.cat([x_cond, y], dim=1)
-            lad = lad.sum(dim=1) + lad_cond.sum(dim=1)
-        else:
-            # one elementwise call for both groups
-            y, lad = self._elementwise_joint(
-                torch.cat([x_cond, x_trans], dim=1),
-                self.marginal.reshape(1, self.n_cond, -1),
-                self._theta(x_cond, ctx, n),
-            )
-            lad = lad.sum(dim=1)
+        # the marginal map is the same for every row: its parameters broadcast
+        # (the inverse conditions on the conditioning features in data space)
+        marginal = self.marginal.reshape(1, self.n_cond, -1)
+        y_cond, lad_cond = self._elementwise(x_cond, marginal, inverse)
+        theta = self._theta(y_cond if inverse else x_cond, ctx, n)
+        y, lad = self._elementwise(x_trans, theta, inverse)
+        y = torch.cat([y_cond, y], dim=1)
+        lad = lad.sum(dim=1) + lad_cond.sum(dim=1)
         return y.index_select(1, self.inv_order), lad
 
     def forward(self, x, context=None):
@@ -193,6 +184,11 @@ class RQSCoupling(_Coupling):
         Half width of the spline interval for ``domain="real"``.
     n_context : int, default=0
         Context features fed to the conditioner.
+    bayesian : bool, default=False
+        Variational conditioner (:class:`VariationalConditioner`): a Gaussian
+        posterior on every weight.
+    prior_std : float, default=1.0
+        Prior width of the weights with ``bayesian=True``.
     """
 
     def __init__(
@@ -207,6 +203,8 @@ class RQSCoupling(_Coupling):
         domain="real",
         tail_bound=5.0,
         n_context=0,
+        bayesian=False,
+        prior_std=1.0,
     ):
         n_params = 3 * bins + (1 if domain == "unit" else -1)
         super().__init__(
@@ -217,6 +215,8 @@ class RQSCoupling(_Coupling):
             hidden_layer_sizes,
             activation,
             n_context,
+            bayesian,
+            prior_std,
         )
         self.bins = bins
         self.domain = domain
@@ -243,16 +243,6 @@ class RQSCoupling(_Coupling):
     def _elementwise(self, x, theta, inverse):
         return self._evaluate(x, *self._knots(theta), inverse)
 
-    def _elementwise_joint(self, x, theta_marginal, theta_cond):
-        # the marginal maps' knots once (not once per row), then one evaluation
-        n = x.shape[0]
-        (knots_m, d_m), (knots_c, d_c) = map(self._knots, (theta_marginal, theta_cond))
-        knots = tuple(
-            torch.cat([m.expand(n, -1, -1), c], dim=1) for m, c in zip(knots_m, knots_c)
-        )
-        derivs = torch.cat([d_m.expand(n, -1, -1), d_c], dim=1)
-        return self._evaluate(x, knots, derivs, False)
-
 
 class AffineCoupling(_Coupling):
     """Affine (RealNVP) coupling block, ``y = x * exp(s) + t`` (arXiv:1605.08803).
@@ -273,6 +263,11 @@ class AffineCoupling(_Coupling):
         Context features fed to the conditioner.
     clamp : float, default=3.0
         Bound of the log-scale.
+    bayesian : bool, default=False
+        Variational conditioner (:class:`VariationalConditioner`): a Gaussian
+        posterior on every weight.
+    prior_std : float, default=1.0
+        Prior width of the weights with ``bayesian=True``.
     """
 
     def __init__(
@@ -285,6 +280,8 @@ class AffineCoupling(_Coupling):
         activation="silu",
         n_context=0,
         clamp=3.0,
+        bayesian=False,
+        prior_std=1.0,
     ):
         super().__init__(
             n_features,
@@ -294,6 +291,8 @@ class AffineCoupling(_Coupling):
             hidden_layer_sizes,
             activation,
             n_context,
+            bayesian,
+            prior_std,
         )
         self.clamp = float(clamp)
 

@@ -9,7 +9,7 @@ from typing import cast
 import torch
 from torch import nn
 
-from .base_distribution import GaussianMixtureBase
+from .base_distribution import GaussianMixtureBase, StudentTBase
 from .coupling import (
     DOMAINS,
     PERMUTATIONS,
@@ -20,6 +20,7 @@ from .coupling import (
     _Coupling,
     coupling_masks,
 )
+from .variational import VariationalConditioner
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -62,8 +63,14 @@ class Flow(nn.Module):
     base : nn.Module, default=None
         Latent distribution replacing the standard normal (``domain="real"``
         only): a module with ``log_prob(z)`` and ``sample(n, generator=None)``,
-        e.g. a :class:`GaussianMixtureBase`. Its parameters are trained with
-        the flow's.
+        e.g. a :class:`GaussianMixtureBase` or :class:`StudentTBase`. Its
+        parameters are trained with the flow's.
+    bayesian : bool, default=False
+        Variational coupling networks (a Bayesian invertible network): a
+        Gaussian posterior on every conditioner weight, trained with
+        :meth:`kl`; :meth:`draw_weights` freezes one draw from it.
+    prior_std : float, default=1.0
+        Prior width of the weights with ``bayesian=True``.
 
     Examples
     --------
@@ -91,7 +98,9 @@ class Flow(nn.Module):
         tail_bound: float = 5.0,
         n_context: int = 0,
         permutation: str = "alternate",
-        base: GaussianMixtureBase | None = None,
+        base: GaussianMixtureBase | StudentTBase | None = None,
+        bayesian: bool = False,
+        prior_std: float = 1.0,
     ):
         super().__init__()
         if n_features < 1:
@@ -139,6 +148,8 @@ class Flow(nn.Module):
                     domain=domain,
                     tail_bound=tail_bound,
                     n_context=n_context,
+                    bayesian=bayesian,
+                    prior_std=prior_std,
                 )
             else:
                 block = AffineCoupling(
@@ -148,9 +159,35 @@ class Flow(nn.Module):
                     hidden_layer_sizes=hidden_layer_sizes,
                     activation=activation,
                     n_context=n_context,
+                    bayesian=bayesian,
+                    prior_std=prior_std,
                 )
             blocks.append(block)
         self.blocks = nn.ModuleList(blocks)
+
+    # -- Bayesian conditioners ---------------------------------------------
+    def _variational(self) -> list[VariationalConditioner]:
+        return [m for m in self.modules() if isinstance(m, VariationalConditioner)]
+
+    @property
+    def bayesian(self) -> bool:
+        """Whether the conditioners are variational."""
+        return bool(self._variational())
+
+    def kl(self) -> torch.Tensor:
+        """KL divergence of the weights' posterior from their prior (0 if none)."""
+        terms = [m.kl() for m in self._variational()]
+        return torch.stack(terms).sum() if terms else self._param().new_zeros(())
+
+    def draw_weights(self, generator: torch.Generator | None = None) -> None:
+        """Freeze every variational conditioner at one posterior draw."""
+        for m in self._variational():
+            m.draw(generator)
+
+    def clear_weight_draw(self) -> None:
+        """Back to the posterior means (evaluation) after :meth:`draw_weights`."""
+        for m in self._variational():
+            m.clear_draw()
 
     # -- helpers -------------------------------------------------------------
     def _param(self):

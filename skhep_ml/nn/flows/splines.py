@@ -44,16 +44,10 @@ def _knots(unnormalized: torch.Tensor, low: float, high: float, min_size: float)
     )
     cum = torch.cumsum(torch.softmax(unnormalized, dim=-1)[..., :-1], dim=-1)
     inner = torch.add(offset, cum, alpha=width * (1.0 - min_size * n_bins))
-    edge = inner[..., :1]
-    # exact end points whatever the round-off of the cumulative sum
-    knots = torch.cat(
-        [
-            edge.new_full((1,), low).expand_as(edge),
-            inner,
-            edge.new_full((1,), high).expand_as(edge),
-        ],
-        dim=-1,
-    )
+    # exact end points whatever the round-off of the cumulative sum (one
+    # padded copy: cheaper than joining three pieces)
+    knots = F.pad(inner, (1, 1), value=low)
+    knots[..., -1] = high
     return inner, knots
 
 
@@ -131,28 +125,64 @@ def rqs_from_knots(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`rqs` with the knots from :func:`rqs_knots`."""
     inner_w, cumwidths, inner_h, cumheights = knots
-    if cumwidths.shape[:-1] != inputs.shape:
-        # parameters shared across rows (broadcast): knots computed once
+    lead = cumwidths.shape[:-1]
+    shared = (
+        lead != inputs.shape
+        and inputs.ndim >= 1
+        and lead[-1:] == inputs.shape[-1:]
+        and math.prod(lead[:-1]) == 1
+    )
+    if shared:
+        # parameters shared across rows (broadcast, e.g. (1, c, K + 1) against
+        # inputs (n, c)): evaluate with the rows last, (c, n), so that every
+        # knot tensor keeps its one copy (no per-row expansion)
+        inputs_t = inputs.reshape(-1, inputs.shape[-1]).T.contiguous()
+        lead = inputs_t.shape[:1]
+        out, lad = _rqs_rows_last(
+            inputs_t,
+            tuple(k.reshape(*lead, k.shape[-1]) for k in knots),
+            unnormalized_derivatives.reshape(*lead, -1),
+            inverse,
+            low,
+            high,
+        )
+        return out.T.reshape(inputs.shape), lad.T.reshape(inputs.shape)
+    if lead != inputs.shape:  # any other broadcast: one spline per point
         shape = inputs.shape
-        # (searchsorted wants a contiguous sorted sequence)
-        inner_w = inner_w.expand(*shape, -1).contiguous()
-        inner_h = inner_h.expand(*shape, -1).contiguous()
-        cumwidths = cumwidths.expand(*shape, -1)
-        cumheights = cumheights.expand(*shape, -1)
+        knots = (
+            inner_w.expand(*shape, -1).contiguous(),
+            cumwidths.expand(*shape, -1),
+            inner_h.expand(*shape, -1).contiguous(),
+            cumheights.expand(*shape, -1),
+        )
         unnormalized_derivatives = unnormalized_derivatives.expand(*shape, -1)
+    out, lad = _rqs_rows_last(
+        inputs[..., None], knots, unnormalized_derivatives, inverse, low, high
+    )
+    return out[..., 0], lad[..., 0]
 
-    x = inputs.clamp(low, high)
-    idx = torch.searchsorted(inner_h if inverse else inner_w, x[..., None], right=True)
+
+def _rqs_rows_last(x, knots, unnormalized_derivatives, inverse, low, high):
+    """The spline of :func:`rqs_from_knots` on ``x`` of shape ``(..., m)``.
+
+    Every knot tensor has shape ``(..., K ± 1)`` with the same leading
+    dimensions as ``x``: the ``m`` points of a row share that row's spline.
+    """
+    inner_w, cumwidths, inner_h, cumheights = knots
+    x = x.clamp(low, high)
+    idx = torch.searchsorted(inner_h if inverse else inner_w, x, right=True)
     idx1 = idx + 1
-
-    x_k = cumwidths.gather(-1, idx)[..., 0]
-    w_k = cumwidths.gather(-1, idx1)[..., 0] - x_k
-    y_k = cumheights.gather(-1, idx)[..., 0]
-    h_k = cumheights.gather(-1, idx1)[..., 0] - y_k
+    x_k = cumwidths.gather(-1, idx)
+    w_k = cumwidths.gather(-1, idx1) - x_k
+    y_k = cumheights.gather(-1, idx)
+    h_k = cumheights.gather(-1, idx1) - y_k
     # softplus only of the two knot slopes in use
-    u_k = unnormalized_derivatives.gather(-1, torch.cat([idx, idx1], dim=-1))
-    d = MIN_DERIVATIVE + F.softplus(u_k + _DERIV_SHIFT)
-    d_k, d_k1 = d[..., 0], d[..., 1]
+    d_k = MIN_DERIVATIVE + F.softplus(
+        unnormalized_derivatives.gather(-1, idx) + _DERIV_SHIFT
+    )
+    d_k1 = MIN_DERIVATIVE + F.softplus(
+        unnormalized_derivatives.gather(-1, idx1) + _DERIV_SHIFT
+    )
     s = h_k / w_k
     dsum = d_k + d_k1 - 2.0 * s
 

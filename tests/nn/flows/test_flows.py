@@ -286,10 +286,10 @@ def test_gaussian_mixture_base_bad_arguments():
 
 
 @pytest.mark.parametrize("domain", ["unit", "real"])
-def test_joint_forward_equals_per_row_marginal_parameters(domain):
-    # the forward pass computes the marginal maps' knots once and joins them
-    # to the per-row knots; the per-row concatenation of the parameters is
-    # the same map, with the same gradients
+def test_shared_marginal_parameters_equal_per_row_ones(domain):
+    # the marginal maps' parameters are shared by every row and evaluated
+    # without a per-row copy; copying them per row is the same map, with the
+    # same gradients
     torch.manual_seed(0)
     block = RQSCoupling(
         4, [0, 1], [2, 3], bins=6, domain=domain, hidden_layer_sizes=(8,)
@@ -300,16 +300,17 @@ def test_joint_forward_equals_per_row_marginal_parameters(domain):
     x = torch.rand(64, 4, dtype=torch.float64)
     if domain == "real":
         x = 12.0 * x - 6.0  # some points in the identity tails
-    theta_m = block.marginal.reshape(1, 2, -1)
-    theta_c = block._theta(x[:, :2], None, 64)
-    y, lad = block._elementwise_joint(x, theta_m, theta_c)
-    (y.sum() + lad.sum()).backward()
-    grads = [p.grad.clone() for p in block.parameters()]
-    block.zero_grad()
-    theta = torch.cat([theta_m.expand(64, -1, -1), block._theta(x[:, :2], None, 64)], 1)
-    y_ref, lad_ref = block._elementwise(x, theta, False)
-    (y_ref.sum() + lad_ref.sum()).backward()
-    torch.testing.assert_close(y, y_ref, rtol=0, atol=1e-12)
-    torch.testing.assert_close(lad, lad_ref, rtol=0, atol=1e-12)
-    for g, p in zip(grads, block.parameters()):
-        torch.testing.assert_close(g, p.grad, rtol=1e-10, atol=1e-12)
+    for inverse in (False, True):
+        theta_m = block.marginal.reshape(1, 2, -1)
+        y, lad = block._elementwise(x[:, :2], theta_m, inverse)
+        (y.sum() + lad.sum()).backward()
+        grad = block.marginal.grad.clone()
+        block.zero_grad()
+        y_ref, lad_ref = block._elementwise(
+            x[:, :2], theta_m.expand(64, -1, -1).clone(), inverse
+        )
+        (y_ref.sum() + lad_ref.sum()).backward()
+        torch.testing.assert_close(y, y_ref, rtol=0, atol=1e-12)
+        torch.testing.assert_close(lad, lad_ref, rtol=0, atol=1e-12)
+        torch.testing.assert_close(grad, block.marginal.grad, rtol=1e-10, atol=1e-12)
+        block.zero_grad()
