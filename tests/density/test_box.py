@@ -67,7 +67,8 @@ def test_bounds_box_density():
     Z = est.transform(X[:100])
     np.testing.assert_allclose(est.inverse_transform(Z), X[:100], atol=1e-7)
     half = FlowDensity(
-        **{**FAST, "max_epochs": 2, "bounds": [[0.0, np.inf], [-np.inf, 2.0]]}
+        **{**FAST, "max_epochs": 2, "bounds": [[0.0, np.inf], [-np.inf, 2.0]]},
+        inference_dtype="float64",
     )
     np.testing.assert_allclose(
         half.fit(X).inverse_transform(half.transform(X[:50])), X[:50], atol=1e-7
