@@ -237,8 +237,11 @@ def peak_grid(centre, cov, n_bins):
     return np.maximum.accumulate(grid, axis=1)
 
 
-def uncovered_peaks(peaks, grid):
-    """The peaks at which the VEGAS map of ``grid`` is thin (see ``COVERED``).
+def uncovered_peaks(peaks, grids):
+    """The peaks at which the mixture of the VEGAS maps of ``grids`` is thin.
+
+    ``grids``: a list of reduced grids (``None``: the identity map), mixed
+    with equal shares; see ``COVERED``.
 
     The ideal density at peak ``k`` is its share of the peaks' Laplace masses
     ``f_k (2π)^{d/2} |Σ_k|^{1/2}`` times its normalised Gaussian density
@@ -259,11 +262,14 @@ def uncovered_peaks(peaks, grid):
     )
     log_total = np.logaddexp.reduce(log_mass)
     centres = np.array([x for x, _, _ in peaks])
-    if grid is None:
-        log_q = np.zeros(len(peaks))
-    else:
+    log_qs = []
+    for grid in grids:
+        if grid is None:
+            log_qs.append(np.zeros(len(peaks)))
+            continue
         vmap = VegasMap(grid, n_dims=d).double()
         with torch.no_grad():
-            log_q = vmap.log_density(torch.as_tensor(centres)).numpy()
+            log_qs.append(vmap.log_density(torch.as_tensor(centres)).numpy())
+    log_q = np.logaddexp.reduce(log_qs, axis=0) - math.log(len(grids))
     ideal = np.array([log_f for _, log_f, _ in peaks]) - log_total
     return [p for p, lq, li in zip(peaks, log_q, ideal) if lq < li + math.log(COVERED)]

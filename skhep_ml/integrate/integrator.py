@@ -150,15 +150,19 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         quarters from its VEGAS map alone, one quarter uniformly (through its
         mapping alone).
     find_modes : bool, default=True
-        With one channel (``channels=None``) and a VEGAS stage: an
+        With one channel (``channels=None``) or a number of channels
+        (``channels=int``, with or without ``prior_weights``; not with
+        mappings) and a VEGAS stage: an
         exploration stage of 5 % of ``max_evaluations`` (taken from the final
         integration) climbs from points the VEGAS stage evaluated to the
         local maxima of the integrand (a quadratic model of ``log f``), and
         every distinct peak found gets a channel of its own next to the VEGAS
         channel (at most four; a grid from the peak's marginal widths, the
         channels weighted by the balance heuristic), so that a peak the
-        separable VEGAS grid misses is still sampled. ``n_channels_`` then
-        counts them. See :mod:`skhep_ml.integrate._explore`.
+        separable VEGAS grids miss is still sampled (with ``prior_weights``,
+        a peak's channel gets the sum of the prior weights as its prior).
+        ``n_channels_`` then counts them. See
+        :mod:`skhep_ml.integrate._explore`.
     n_transforms : int, default=None
         Coupling blocks per flow; ``None`` is ``max(2, ceil(log2(n_dims)))``
         with one channel and one block fewer (at least two) with several,
@@ -485,16 +489,23 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
     def _log_prior(self, x_unit_np):
         """``(n, n_channels)`` log prior channel weights at unit-cube points."""
         n = len(x_unit_np)
-        if self.prior_weights is None or self.n_channels_ == 1:
+        # the user's channels (a fit of an older release: all of them)
+        C = getattr(self, "_n_user_channels", self.n_channels_)
+        if self.prior_weights is None or C == 1:
             return np.zeros((n, self.n_channels_))
         X = self.bounds_[:, 0] + self._width * x_unit_np
         prior = np.asarray(self.prior_weights(X), dtype=np.float64)
-        if prior.shape != (n, self.n_channels_):
+        if prior.shape != (n, C):
             raise ValueError(
-                f"prior_weights returned shape {prior.shape}; expected "
-                f"({n}, {self.n_channels_})."
+                f"prior_weights returned shape {prior.shape}; expected ({n}, {C})."
             )
-        return np.log(np.clip(prior, 1e-300, None))
+        log_prior = np.log(np.clip(prior, 1e-300, None))
+        if self.n_channels_ > C:
+            # a channel of a found peak serves the whole prior (the sum)
+            total = logsumexp(log_prior, axis=1, keepdims=True)
+            extra = np.repeat(total, self.n_channels_ - C, axis=1)
+            log_prior = np.hstack([log_prior, extra])
+        return log_prior
 
     def _make_net(self, grids, mappings, seed, device, epoch_verbosity=None):
         """Build and initialise ``net_`` with the plan's network and batch.
@@ -627,7 +638,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         self._width = self.bounds_[:, 1] - self.bounds_[:, 0]
         self._log_volume = float(np.sum(np.log(self._width)))
         mappings = self._mappings()
-        self.n_channels_ = C = len(mappings)
+        self.n_channels_ = self._n_user_channels = C = len(mappings)
         self.channel_fractions_ = np.full(C, 1.0 / C)
         self.plan_ = make_plan(self, n_dims, C)
         if self.verbose:
@@ -764,7 +775,7 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         found, _ = explore_peaks(
             self._evaluate, u_seen, f_seen, plan.explore_calls, rng
         )
-        peaks = uncovered_peaks(found, stage.grids[0])
+        peaks = uncovered_peaks(found, stage.grids)
         report(
             self.verbose,
             f"exploration: {self.n_evaluations_ - calls_before} calls, "
@@ -772,10 +783,11 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         )
         if not peaks:
             return mappings
+        # one VEGAS channel: its points' exact density (else the maps' mixture)
+        stage.exact_log_q = len(stage.grids) == 1
         stage.grids = stage.grids + [
             peak_grid(x, cov, plan.grid_bins) for x, _, cov in peaks
         ]
-        stage.exact_log_q = True
         C = len(stage.grids)
         self.plan_ = with_peak_channels(plan, C)
         if self.verbose:

@@ -163,7 +163,8 @@ class Plan:
            ``n_integration_samples`` without ``N``
          - the final integration's estimate is the result
        * - ``explore_calls``
-         - ``find_modes`` with one channel and a VEGAS stage: 5 % of ``N``
+         - ``find_modes`` with one channel or a number of channels (not
+           mappings) and a VEGAS stage: 5 % of ``N``
            (of the planned calls without ``N``), taken from the final
            integration, which also gets what the climbs leave; else 0
          - the climbs of :mod:`._explore` reach a Gaussian peak in about
@@ -519,7 +520,10 @@ def make_plan(est, n_dims, n_channels):
         blocks = max(2, math.ceil(math.log2(d)) - (C > 1))
     identical = isinstance(est.channels, numbers.Integral) and est.channels > 1
     explore = 0
-    if online and v_iter and est.find_modes and est.channels is None:
+    # channels without mappings (None or a number) share the VEGAS grid's
+    # blind spots: a peak that no channel's grid sees gets its own
+    numbered = est.channels is None or isinstance(est.channels, numbers.Integral)
+    if online and v_iter and est.find_modes and numbered:
         total = est.max_evaluations or (v_iter * v_per + rounds * per + final)
         explore = int(EXPLORE_SHARE * total)
         if est.max_evaluations is not None:
