@@ -12,6 +12,8 @@ page) and ``make_amplitude_family`` draws; metrics as ``bench_regression.py``.
 One JSON line per (case, configuration) on stdout.
 
     python benchmarks/regression_defaults.py --n-train 10000 --cases fixed 0 1
+
+(``--smoke``: 200 points, 2 epochs, end to end in seconds.)
 """
 
 from __future__ import annotations
@@ -67,7 +69,10 @@ def main(argv=None):
     p.add_argument("--n-test", type=int, default=20_000)
     p.add_argument("--cases", nargs="+", default=["fixed", "0", "1"])
     p.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    p.add_argument("--smoke", action="store_true", help="200 points, 2 epochs")
     args = p.parse_args(argv)
+    if args.smoke:
+        args.n_train, args.n_test, args.cases = 200, 500, ["fixed", "0"]
     warm = fixed_problem(64, 64).data  # first fit's one-off start-up, untimed
     BayesianRegressor(max_epochs=1).fit(warm["X"], warm["y"])
     for case in args.cases:
@@ -78,6 +83,8 @@ def main(argv=None):
         for name in args.configs:
             br.SKHEP_PARAMS.clear()
             br.SKHEP_PARAMS.update(CONFIGS[name])
+            if args.smoke:
+                br.SKHEP_PARAMS["max_epochs"] = 2
             t = time.perf_counter()
             out = br.fit_skhep(problem, None, 0)
             m = br.metrics(problem, *out)
