@@ -69,6 +69,7 @@ def main(argv=None):
     p.add_argument("--n-test", type=int, default=20_000)
     p.add_argument("--cases", nargs="+", default=["fixed", "0", "1"])
     p.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    p.add_argument("--fit-seed", type=int, default=0, help="the fits' random_state")
     p.add_argument("--smoke", action="store_true", help="200 points, 2 epochs")
     args = p.parse_args(argv)
     if args.smoke:
@@ -86,11 +87,12 @@ def main(argv=None):
             if args.smoke:
                 br.SKHEP_PARAMS["max_epochs"] = 2
             t = time.perf_counter()
-            out = br.fit_skhep(problem, None, 0)
+            out = br.fit_skhep(problem, None, args.fit_seed)
             m = br.metrics(problem, *out)
             m.update(_history(_Recorded.last))
             m.update(
                 case=case,
+                fit_seed=args.fit_seed,
                 config=name,
                 n_train=args.n_train,
                 wall_s=time.perf_counter() - t,
