@@ -108,7 +108,8 @@ def local_candidates(pieces, n, rng):
     Each is a linked in-target point of its piece (drawn uniformly within the
     piece) moved by a Gaussian step of per-dimension width
     ``radius / sqrt(d)`` (a step of about the piece's linking radius), so the
-    pieces grow beyond the hull of their known points; clipped to the cube.
+    pieces grow beyond the hull of their known points; reflected into the
+    cube (:func:`reflect_into_cube`).
 
     Returns
     -------
@@ -124,7 +125,18 @@ def local_candidates(pieces, n, rng):
     sizes = np.diff(starts)
     base = order[starts[piece] + (rng.random(n) * sizes[piece]).astype(np.int64)]
     step = rng.standard_normal((n, d)) * (pieces.radii[piece, None] / np.sqrt(d))
-    return np.clip(pieces.points[base] + step, 0.0, 1.0)
+    return reflect_into_cube(pieces.points[base] + step)
+
+
+def reflect_into_cube(U):
+    """``U`` folded into the unit cube by reflection at its faces.
+
+    Clipping would put every step that leaves the cube exactly on a face: the
+    scan would record points on its bounds, with a finite share of the
+    candidates on a set of zero volume.
+    """
+    t = np.mod(U, 2.0)
+    return np.where(t > 1.0, 2.0 - t, t)
 
 
 def tree_votes(U, inside, cand, seed, n_estimators=32):

@@ -6,6 +6,7 @@ from skhep_ml.scan._explore import (
     disagreement,
     find_pieces,
     local_candidates,
+    reflect_into_cube,
     tree_votes,
 )
 from skhep_ml.scan._proposal import (
@@ -145,3 +146,17 @@ def test_propose_adds_unsure_points_where_labels_are_mixed():
     assert u_unsure.mean() > 1.5 * u_uniform.mean()
     distance = np.abs(U_new[origin == "unsure", 0] - 0.7)
     assert np.median(distance) < 0.5 * np.median(np.abs(rng.random(2000) - 0.7))
+
+
+def test_local_candidates_of_a_piece_on_a_face_stay_strictly_inside():
+    rng = np.random.default_rng(4)
+    # a piece touching the faces x0 = 0 and x1 = 1: half its steps leave the cube
+    U = np.c_[0.02 * rng.random(400), 1.0 - 0.02 * rng.random(400)]
+    pieces = find_pieces(U, rng)
+    cand = local_candidates(pieces, 4000, rng)
+    assert ((cand > 0) & (cand < 1)).all()  # none on the bounds
+    # reflected, not piled up: the candidates near the face are spread out
+    assert len(np.unique(cand[:, 0])) == len(cand)
+    np.testing.assert_allclose(
+        reflect_into_cube(np.array([-0.1, 1.2, 0.3])), [0.1, 0.8, 0.3]
+    )
