@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,8 +10,6 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
-
-import runner  # noqa: E402
 
 
 @pytest.mark.slow
@@ -33,19 +30,11 @@ def test_cosine_toy_has_13_equal_pieces():
 
 
 @pytest.mark.slow
-def test_scan_benchmark_smoke_run():
+def test_scan_benchmark_smoke_run(bench_smoke):
     pytest.importorskip("emcee")
     pytest.importorskip("dynesty")
-    proc = subprocess.run(
-        [sys.executable, "bench_scan.py", "--smoke"],
-        cwd=BENCH,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = Path(proc.stdout.split("output in ")[1].split()[0])
-    records = runner.load(out / "scan.json")[1]
+    run = bench_smoke("bench_scan.py", timeout=600)
+    records, out = run("scan.json"), run.out
     assert {r["method"] for r in records} == {
         "random",
         "emcee",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
 from pathlib import Path
 
@@ -221,19 +220,11 @@ def test_smoke_output_is_not_the_docs():
 
 # --------------------------------------------------------------------- smoke
 @pytest.mark.slow
-def test_integration_benchmark_smoke_run():
+def test_integration_benchmark_smoke_run(bench_smoke):
     pytest.importorskip("vegas")
     pytest.importorskip("madnis")
-    proc = subprocess.run(
-        [sys.executable, "bench_integration.py", "--smoke"],
-        cwd=BENCH,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = Path(proc.stdout.split("output in ")[1].split()[0])
-    records = runner.load(out / "integration.json")[1]
+    run = bench_smoke("bench_integration.py", timeout=600)
+    records, out = run("integration.json"), run.out
     assert {r["method"] for r in records} == {
         "vegas",
         "madnis",

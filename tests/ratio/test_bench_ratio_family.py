@@ -1,35 +1,14 @@
 """The family benchmark runs end to end (``--smoke``) and records every method."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("flags", [[], ["--fisher"]])
-def test_family_benchmark_smoke_run(flags):
+def test_family_benchmark_smoke_run(bench_smoke, flags):
     pytest.importorskip("madminer")
-    sys.path.insert(0, str(BENCH))
-    import runner
-
-    proc = subprocess.run(
-        [sys.executable, "bench_ratio_family.py", "--smoke", *flags],
-        cwd=BENCH,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        # the package of this checkout, not an installed one
-        env={**os.environ, "PYTHONPATH": str(BENCH.parent)},
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = Path(proc.stdout.split("output in ")[1].split()[0])
-    name = "ratio_fisher.json" if flags else "ratio_family.json"
-    records = runner.load(out / name)[1]
+    run = bench_smoke("bench_ratio_family.py", *flags, timeout=600)
+    records = run("ratio_fisher.json" if flags else "ratio_family.json")
     methods = {r["method"] for r in records}
     if flags:
         assert methods == {"skhep_ml sally", "madminer sally"}
