@@ -117,17 +117,28 @@ class WeightStats:
 
         The second item is :func:`._diagnostics.weight_tail` of the weights:
         the largest weight's share of the sum and the Pareto tail index.
+        ``error`` (the stratified estimate's) is widened in quadrature by the
+        part of the weights' tail the sample does not show
+        (:func:`._diagnostics.tail_excess` over the calls, at most ``value``):
+        nothing for a light tail, the dominant term for a heavy one.
         """
         mean = self.total / self.count if self.count else 0.0
         if not mean > 0:
-            empty = {"max_share": 0.0, "pareto_k": float("nan")}
+            empty = {
+                "max_share": 0.0,
+                "max_share_allowed": 1.0,
+                "pareto_k": float("nan"),
+                "excess_share": 0.0,
+            }
             return IntegrationResult(value, error, n, np.nan, 0.0, 0.0), empty
         std = math.sqrt(max(self.total_sq / self.count - mean * mean, 0.0))
         top = float(self.top.max())
+        tail = weight_tail(self.top, self.total, self.n_positive)
+        error = math.hypot(error, abs(value) * min(tail["excess_share"], 1.0))
         result = IntegrationResult(
             value, error, n, std / mean, mean / top, mean / self.quantile(0.999)
         )
-        return result, weight_tail(self.top, self.total, self.n_positive)
+        return result, tail
 
 
 def final_integration(sampler, n, rng, *, stratified):

@@ -801,7 +801,12 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
         missed = (0.0, 0.0)
         if seen is not None and len(seen.u):
             log_g = self._log_density_unit(seen.u)
-            missed = missed_mass(seen.as_dict(), log_g, self.result_)
+            missed = missed_mass(
+                seen.as_dict(),
+                log_g,
+                self.result_,
+                self._weight_tail.get("max_share_allowed"),
+            )
         error = check_modes(
             self.result_,
             self._weight_tail,
