@@ -4,7 +4,9 @@ The measurements of issue 19's mode-finding work (session 11) came from this
 script: ``python benchmarks/probe_modes.py --cases family --seeds 0,1`` (12 draws,
 d = 2 ... 16, at 1e5 calls), ``--cases gauss6,camel12,camel12ch`` (the issue's
 6-d rotated Gaussians and 12-d camel) and ``--cases issue --N 1e6``. The draws
-are a fixed list, not picked by outcome.
+are a fixed list, not picked by outcome. Session 12 measured the weight-tail
+rules and the tail-aware error with ``--cases family --seeds 0,1`` (the rows
+now carry the final weights' ``pareto_k`` and ``max_share``).
 """
 
 import argparse
@@ -68,6 +70,9 @@ def measure(label, f, seed, n_calls, params):
         rel=abs(v - 1.0),
         warned=bool(msgs),
         vegas=est.vegas_integral_,
+        # the final weights' tail: Pareto index and the largest weight's share
+        pareto_k=est._weight_tail["pareto_k"],
+        max_share=est._weight_tail["max_share"],
         cpu=time.process_time() - t,
         msgs=msgs,
     )

@@ -269,7 +269,11 @@ class NeuralImportanceIntegrator(TorchEstimatorMixin, DensityMixin, BaseEstimato
     integral_ : float
         Integral from ``fit`` (final integration stage).
     integral_error_ : float
-        Its standard error.
+        Its standard error: the stratified estimate's, with the part of the
+        weights' tail a sample of this size does not show (the fitted
+        generalized Pareto tail's mean excess above the largest weight) added
+        in quadrature, and widened when a lost-mode check fires (see the user
+        guide, "Finding every mode, or saying so").
     result_ : IntegrationResult
         Diagnostics of that estimate.
     vegas_integral_ : float

@@ -229,7 +229,12 @@ def test_channels_with_prior_weights_find_the_peak_their_vegas_grids_miss():
     assert est.n_channels_ > 2  # a channel for the peak VEGAS missed
     assert abs(est.integral_ - f.integral) < 4 * est.integral_error_
     assert est.integral_error_ < 0.05
-    assert not warned, warned
+    # no lost-mode signal (largest weight, coverage, VEGAS stage: the false
+    # alarm this test guards against); its weights' tail has no finite
+    # variance (Pareto k about 0.68), which is said when it is so
+    tail_notes = [w for w in warned if "no finite variance" in w]
+    assert tail_notes == warned, warned
+    assert bool(tail_notes) == (est._weight_tail["pareto_k"] > 0.5)
     # a smaller budget: the error still covers the truth
     est, _ = _fit(f, 40_000, **kw)
     assert abs(est.integral_ - f.integral) < 4 * est.integral_error_
