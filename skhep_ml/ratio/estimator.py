@@ -42,10 +42,12 @@ from .profile import (
 
 __all__ = ["ALICERatioEstimator", "likelihood_profile"]
 
-#: most training rows from θ_1 kept to normalise :meth:`log_ratio_grid`: its
-#: cost is ``n_grid × n_ref`` evaluations; the normaliser's relative noise,
-#: ``√(Var_θ1[r]/n_ref)``, is below 1 % there for ratios of variance ≤ 5
-MAX_REFERENCE_ROWS = 50_000
+#: most training rows from θ_1 kept to normalise :meth:`log_ratio_grid`: the
+#: cost is ``n_grid × n_ref`` network evaluations (2.7e7 for an 11³ grid),
+#: the normaliser's noise falls as ``1/√n_ref``; on family draws 2e3 fresh
+#: reference events gave visibly worse 2-3 parameter regions than 5e3-2e4
+#: (docs/benchmarks/ratio_family.rst), which did about equally well
+MAX_REFERENCE_ROWS = 20_000
 
 
 class ALICERatioEstimator(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
