@@ -59,9 +59,11 @@ Per draw and method:
 (``method="sally"``), both trained on the joint score of events simulated
 there, with the exact one (relative Frobenius error).
 
-Run::
+Run (full size; sbi from the ``bench`` extra or on ``PYTHONPATH``)::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_ratio_family.py --draws 10 --sizes 10000
+    OMP_NUM_THREADS=1 python benchmarks/bench_ratio_family.py --draws 10 \
+        --sizes 1000,10000,100000 --methods "skhep_ml auto,skhep_ml auto-raw,\
+    skhep_ml auto-norm,skhep_ml carl,madminer alices,madminer carl,sbi nre_a,sbi nre_c"
     OMP_NUM_THREADS=1 python benchmarks/bench_ratio_family.py --fisher --sizes 100000
 
 The page goes to ``docs/benchmarks/ratio_family.rst`` (``--fisher``:
@@ -502,6 +504,11 @@ def metric_distribution(records, method, metric, goal=None, higher=False):
     )
 
 
+def _table(rows, columns, **kw):
+    """``rst_table``, or a line saying there is nothing to compare."""
+    return rst_table(rows, columns, **kw) if rows else "(no pairs of methods)"
+
+
 def ratio_rows(records):
     specs = [
         runner.Ratio(
@@ -571,7 +578,7 @@ def page(records, args, command):
         "Distributions over the draws",
         "----------------------------",
         "",
-        rst_table(
+        _table(
             ratio_rows(records),
             [
                 "ratio",
@@ -624,7 +631,7 @@ def page(records, args, command):
                 if row["draws"]:
                     goals.append(row)
     lines += [
-        rst_table(
+        _table(
             goals,
             [
                 "method",

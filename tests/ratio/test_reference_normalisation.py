@@ -59,9 +59,7 @@ def test_default_grid_is_normalised_by_the_training_reference_rows(family_fit):
     expected = likelihood_profile(default, grid)
     np.testing.assert_allclose(prof.q, expected.q, atol=1e-9)
     raw_prof = est.profile_likelihood(x, grid, x_reference=None)
-    np.testing.assert_allclose(
-        raw_prof.q, likelihood_profile(raw, grid).q, atol=1e-9
-    )
+    np.testing.assert_allclose(raw_prof.q, likelihood_profile(raw, grid).q, atol=1e-9)
 
 
 def test_weighted_fit_normalises_with_the_reference_weights():
