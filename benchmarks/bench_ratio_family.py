@@ -1,4 +1,4 @@
-"""Likelihood ratios on the EFT-morphing simulator family: skhep_ml vs madminer.
+"""Likelihood ratios on the EFT-morphing simulator family: skhep_ml vs madminer and sbi.
 
 Draws of :func:`skhep_ml.datasets.make_simulator_family` (1 to 3 parameters:
 interference, squared-only (sign degeneracy) and rate (boundary at 0) kinds;
@@ -15,8 +15,23 @@ rate:
   (the settings of ``bench_ratio.py``), its amsgrad and learning-rate decay
   to ``lr/10``; ``madminer carl`` likewise.
 
-sbi's NRE is not in the comparison: sbi is not installed in the project's
-environment.
+* ``sbi nre_a`` / ``sbi nre_c``: sbi's neural ratio estimation (NRE-A,
+  Hermans et al. 2020; NRE-C, Miller et al. 2022) as sbi's documentation
+  sets it up: a ``BoxUniform`` prior on the box, its default classifier
+  (``"resnet"``, 50 hidden features, z-scored inputs) and ``train()``
+  defaults (batch 200, lr 5e-4, early stopping after 20 epochs without
+  validation improvement; NRE-C with ``num_classes=5``, ``gamma=1``), capped
+  at ``10 × --epochs`` epochs; trained on as many simulations ``(θ, x)``
+  (θ from the prior) as the other methods have training rows. Its
+  ``log r(x, θ) = log p(x|θ)/p(x)`` (up to a constant) gives the ratio to
+  θ_1 as ``log r(x, θ) - log r(x, θ_1)``. sbi is an optional peer (the
+  ``bench`` extra); it can live outside the environment on ``PYTHONPATH``.
+
+The ``skhep_ml`` variants of one fit share it (``auto``, ``auto-raw``,
+``auto-norm``); their regions differ only in the normalisation of
+:meth:`~skhep_ml.ALICERatioEstimator.log_ratio_grid`: ``auto`` its default
+(the training rows from θ_1), ``-raw`` none (``x_reference=None``),
+``-norm`` ``N_REFERENCE`` fresh events at θ_1.
 
 Per draw and method:
 
@@ -29,7 +44,8 @@ Per draw and method:
   the box (201, 31², 11³ points), regions ``q ≤ χ²_k``: ``iou68``/``iou95``
   (intersection over union on the grid), ``area68`` (area of the learned
   region over the true one), ``mle_dist`` (grid argmin of ``q̂`` to that of
-  ``q``, in units of the box width);
+  ``q``, in units of the box width); the tables of goals add
+  ``area68_off = |area68 - 1|``;
 * coverage (skhep_ml rows and the exact likelihood): the fraction of
   ``N_PSEUDO`` pseudo-experiments of ``N_EVENTS`` events at ``theta_true``
   whose region contains it (:func:`~skhep_ml.ratio.coverage`, on a coarser
@@ -43,9 +59,11 @@ Per draw and method:
 (``method="sally"``), both trained on the joint score of events simulated
 there, with the exact one (relative Frobenius error).
 
-Run::
+Run (full size; sbi from the ``bench`` extra or on ``PYTHONPATH``)::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_ratio_family.py --draws 10 --sizes 10000
+    OMP_NUM_THREADS=1 python benchmarks/bench_ratio_family.py --draws 10 \
+        --sizes 1000,10000,100000 --methods "skhep_ml auto,skhep_ml auto-raw,\
+    skhep_ml auto-norm,skhep_ml carl,madminer alices,madminer carl,sbi nre_a,sbi nre_c"
     OMP_NUM_THREADS=1 python benchmarks/bench_ratio_family.py --fisher --sizes 100000
 
 The page goes to ``docs/benchmarks/ratio_family.rst`` (``--fisher``:
@@ -57,6 +75,8 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
+import itertools
 import logging
 import pathlib
 import time
@@ -129,23 +149,42 @@ def family_problem(seed, n_asimov, kinds=None):
 
 
 # ------------------------------------------------------------------ methods
-def fit_skhep(method, sim, X, y, r, t, *, epochs, batch_size, lr, seed):
+#: the last skhep_ml fit, shared by the variants that differ only after it
+_FIT_CACHE: dict = {}
+
+
+def train_skhep(method, X, y, r, t, *, epochs, batch_size, lr, seed):
+    """``(seconds, estimator)`` of the fit behind ``method`` (cached: last one)."""
     loss = "carl" if method.startswith("carl") else "auto"
+    wide, long = "wide" in method, "long" in method
+    key = (loss, wide, long, len(X), X[:3].tobytes(), epochs, batch_size, lr, seed)
+    if key in _FIT_CACHE:
+        return _FIT_CACHE[key]
     est = ALICERatioEstimator(
         loss=loss,
         alpha=ALPHA,
         score_clip=CLIP,
-        hidden_layer_sizes=(128, 128) if "wide" in method else HIDDEN,
+        hidden_layer_sizes=(128, 128) if wide else HIDDEN,
         activation=ACTIVATION,
-        max_epochs=3 * epochs if "long" in method else epochs,
+        max_epochs=3 * epochs if long else epochs,
         batch_size=batch_size,
         lr=lr,
         random_state=seed,
     )
     t0 = time.perf_counter()
     est.fit(X, y, joint_ratio=r, joint_score=t)
-    seconds = time.perf_counter() - t0
-    log_ratio_grid = est.log_ratio_grid
+    _FIT_CACHE.clear()
+    _FIT_CACHE[key] = (time.perf_counter() - t0, est)
+    return _FIT_CACHE[key]
+
+
+def fit_skhep(method, sim, X, y, r, t, *, epochs, batch_size, lr, seed):
+    seconds, est = train_skhep(
+        method, X, y, r, t, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed
+    )
+    log_ratio_grid = est.log_ratio_grid  # normalised by the training θ_1 rows
+    if "raw" in method:
+        log_ratio_grid = functools.partial(est.log_ratio_grid, x_reference=None)
     if "norm" in method:
         # normalised at every θ by N_REFERENCE fresh events at the reference
         x_ref, _ = sim.sample(N_REFERENCE, sim.theta_ref, random_state=seed + 99)
@@ -154,13 +193,77 @@ def fit_skhep(method, sim, X, y, r, t, *, epochs, batch_size, lr, seed):
         # CARL's calibration per grid θ (the MSE column stays uncalibrated:
         # its rows have 20 000 distinct θ)
         log_ratio_grid = CalibratedRatio(
-            est.log_ratio_grid,
+            log_ratio_grid,
             lambda th, n, rng: sim.sample(n, th, random_state=rng)[0],
             theta_ref=sim.theta_ref,
             n_calibration=N_CALIBRATION,
             random_state=seed,
         ).log_ratio_grid
     return seconds, est.predict_log_ratio, log_ratio_grid
+
+
+class _NoTracker:
+    """sbi's tracker protocol, logging nothing (no ``sbi-logs`` directory)."""
+
+    log_dir = None
+
+    def log_metric(self, name, value, step=None):
+        pass
+
+    def log_metrics(self, metrics, step=None):
+        pass
+
+    def log_params(self, params):
+        pass
+
+    def add_figure(self, name, figure, step=None):
+        pass
+
+    def flush(self):
+        pass
+
+
+def fit_sbi(method, sim, X, y, r, t, *, epochs, batch_size, lr, seed):
+    """sbi's NRE-A / NRE-C at its documented defaults on ``len(X)`` simulations."""
+    from sbi.inference import NRE_A, NRE_C
+    from sbi.utils import BoxUniform
+
+    n_x = sim.n_x
+    # as many (θ, x) simulations, θ from the prior, as the other methods' rows
+    Xs, ys, *_ = sim.make_training(2 * len(X), random_state=seed + 5)
+    sims = Xs[ys == 0][: len(X)]
+    theta = torch.as_tensor(sims[:, n_x:], dtype=torch.float32)
+    x = torch.as_tensor(sims[:, :n_x], dtype=torch.float32)
+    lo, hi = (torch.as_tensor(b, dtype=torch.float32) for b in sim.theta_bounds.T)
+    prior = BoxUniform(lo, hi)
+    trainer = {"nre_a": NRE_A, "nre_c": NRE_C}[method]
+    torch.manual_seed(seed)
+    t0 = time.perf_counter()
+    inference = trainer(prior=prior, tracker=_NoTracker(), show_progress_bars=False)
+    net = inference.append_simulations(theta, x).train(max_num_epochs=10 * epochs)
+    seconds = time.perf_counter() - t0
+    net.eval()
+    theta_ref = torch.as_tensor(sim.theta_ref, dtype=torch.float32)
+
+    def logits(xb, thb):
+        with torch.no_grad():
+            return net(thb, xb).double().numpy()
+
+    def predict(Xq):
+        out = []
+        for s in range(0, len(Xq), 65536):
+            b = torch.as_tensor(Xq[s : s + 65536], dtype=torch.float32)
+            xb, thb = b[:, :n_x], b[:, n_x:]
+            out.append(logits(xb, thb) - logits(xb, theta_ref.expand(len(b), -1)))
+        return np.concatenate(out)
+
+    def log_ratio_grid(x, grid):
+        rows = np.column_stack(
+            [np.tile(x, (len(grid), 1)), np.repeat(grid, len(x), axis=0)]
+        )
+        return predict(rows).reshape(len(grid), len(x))
+
+    return seconds, predict, log_ratio_grid
 
 
 def fit_madminer(method, sim, X, y, r, t, *, epochs, batch_size, lr, seed):
@@ -216,7 +319,7 @@ def fit_madminer(method, sim, X, y, r, t, *, epochs, batch_size, lr, seed):
     return seconds, predict, log_ratio_grid
 
 
-LIBRARIES = {"skhep_ml": fit_skhep, "madminer": fit_madminer}
+LIBRARIES = {"skhep_ml": fit_skhep, "madminer": fit_madminer, "sbi": fit_sbi}
 
 
 def region_metrics(q_hat, q, grid, sim):
@@ -315,13 +418,15 @@ def make_methods(names, args):
         sim = make_simulator_family(0)
         Xw, yw, rw, tw = sim.make_training(512, random_state=0)
         warm = dict(epochs=2, batch_size=args.batch_size, lr=args.lr, seed=0)
-        return lambda: [
-            LIBRARIES[lib](m, sim, Xw, yw, rw, tw, **warm) for m in ("carl", "alices")
-        ]
+        losses = ("nre_a", "nre_c") if lib == "sbi" else ("carl", "alices")
+        return lambda: [LIBRARIES[lib](m, sim, Xw, yw, rw, tw, **warm) for m in losses]
 
     out, warmed = [], set()
     for name in names:
         lib = name.split(" ")[0]
+        if importlib.util.find_spec(lib) is None:
+            print(f"{name}: {lib} is not installed, left out", flush=True)
+            continue
         out.append(method(name, None if lib in warmed else warmup(lib)))
         warmed.add(lib)
     if not args.no_coverage and not args.no_exact:
@@ -399,6 +504,11 @@ def metric_distribution(records, method, metric, goal=None, higher=False):
     )
 
 
+def _table(rows, columns, **kw):
+    """``rst_table``, or a line saying there is nothing to compare."""
+    return rst_table(rows, columns, **kw) if rows else "(no pairs of methods)"
+
+
 def ratio_rows(records):
     specs = [
         runner.Ratio(
@@ -407,6 +517,12 @@ def ratio_rows(records):
             "skhep_ml auto",
             ("madminer alices", "madminer carl"),
             goal=0.5,
+        ),
+        runner.Ratio(
+            "MSE: skhep_ml auto / best sbi",
+            "mse",
+            "skhep_ml auto",
+            ("sbi nre_a", "sbi nre_c"),
         ),
         runner.Ratio(
             "fit s: skhep_ml auto / madminer alices",
@@ -423,10 +539,21 @@ def ratio_rows(records):
             goal=1 / 3,
         ),
     ]
-    return [r for r in runner.distribution_rows(records, specs) if r["draws"]]
+    rows = []
+    for n in sorted({r["budget"] for r in records}):
+        at_n = [r for r in records if r["budget"] == n]
+        for row in runner.distribution_rows(at_n, specs):
+            if row["draws"]:
+                rows.append({**row, "ratio": f"{row['ratio']} (n = {n:,})"})
+    return rows
 
 
 def page(records, args, command):
+    # |area ratio - 1| of the 68 % region (goal: within 20 %)
+    records = [
+        {**r, "area68_off": abs(r["area68"] - 1)} if "area68" in r else r
+        for r in records
+    ]
     cols = ["problem", "draw", "budget", "method", "mse", "iou68", "iou95"]
     cols += ["area68", "iou68_prof", "mle_dist", "cov68", "cov95", "cal68", "cal95"]
     cols += ["seconds"]
@@ -451,7 +578,7 @@ def page(records, args, command):
         "Distributions over the draws",
         "----------------------------",
         "",
-        rst_table(
+        _table(
             ratio_rows(records),
             [
                 "ratio",
@@ -468,28 +595,43 @@ def page(records, args, command):
         "",
     ]
     goals = []
-    for dims in (1, 2, 3):
-        sub = [r for r in records if r["problem"] == f"family_{dims}d"]
+    for n, dims in itertools.product(sorted({r["budget"] for r in records}), (1, 2, 3)):
+        sub = [
+            r for r in records if r["problem"] == f"family_{dims}d" and r["budget"] == n
+        ]
         if not sub:
             continue
-        for m in ("skhep_ml auto", "skhep_ml auto-norm", "madminer alices"):
+        where = f"({dims}-d, n = {n:,})"
+        for m in (
+            "skhep_ml auto",
+            "skhep_ml auto-raw",
+            "skhep_ml auto-norm",
+            "madminer alices",
+            "sbi nre_c",
+        ):
             for metric, goal, higher in (
                 ("iou68", 0.8 if dims > 1 else None, True),
                 ("area68", None, False),
+                ("area68_off", 0.2 if dims > 1 else None, False),
                 ("mle_dist", None, False),
             ):
                 row = metric_distribution(sub, m, metric, goal, higher)
-                row["method"] = f"{m} ({dims}-d)"
+                row["method"] = f"{m} {where}"
                 if row["draws"]:
                     goals.append(row)
-        for m in ("skhep_ml auto", "skhep_ml auto-norm", "exact likelihood"):
+        for m in (
+            "skhep_ml auto",
+            "skhep_ml auto-raw",
+            "skhep_ml auto-norm",
+            "exact likelihood",
+        ):
             for metric in ("cov68", "cov95", "cal68", "cal95"):
                 row = metric_distribution(sub, m, metric)
-                row["method"] = f"{m} ({dims}-d)"
+                row["method"] = f"{m} {where}"
                 if row["draws"]:
                     goals.append(row)
     lines += [
-        rst_table(
+        _table(
             goals,
             [
                 "method",
@@ -567,10 +709,12 @@ def main(argv=None):
     parser.add_argument(
         "--methods",
         type=str,
-        default="skhep_ml auto,skhep_ml carl,madminer alices,madminer carl",
+        default="skhep_ml auto,skhep_ml carl,madminer alices,madminer carl,"
+        "sbi nre_a,sbi nre_c",
         help="comma-separated; skhep_ml also has auto-wide (128, 128), "
         "auto-long (3x epochs), auto-cal (CalibratedRatio on the grid), "
-        "auto-norm (log_ratio_grid with 20 000 reference events)",
+        "auto-raw (log_ratio_grid unnormalised), auto-norm (normalised by "
+        "20 000 fresh reference events); sbi nre_a, sbi nre_c",
     )
     parser.add_argument(
         "--kinds",
