@@ -137,7 +137,8 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         recommended setting; see the user guide for the measurements). Each
         round up-weights the ``boost_fraction`` of the training rows with the
         largest pulls ``|μ - y| / σ`` of the posterior-mean network; rows held
-        out for early stopping are never boosted. The number of epochs and
+        out for early stopping are never boosted (with early stopping the
+        restored best epoch may precede the rounds). The number of epochs and
         optimizer steps does not change.
     boost_start : float, default=0.5
         Fraction of the epochs after which the first round begins; round ``k``
@@ -575,8 +576,12 @@ class BayesianRegressor(TorchEstimatorMixin, RegressorMixin, BaseEstimator):
         return draws if self.target_transform is None else np.exp(draws)
 
     def __setstate__(self, state):
-        # pickles of release 0.1.0 predate ``target_transform``
+        # pickles of release 0.1.0 predate ``target_transform`` and the
+        # in-schedule boosting (``boost_epochs`` was its round length)
         state.setdefault("target_transform", None)
+        state.pop("boost_epochs", None)
+        state.setdefault("boost_start", 0.5)
+        state.setdefault("boost_fraction", 0.1)
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

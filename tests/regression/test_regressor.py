@@ -320,3 +320,18 @@ def test_calibration_without_rows_to_train_on_or_to_calibrate_with_raises():
         BayesianRegressor(max_epochs=1, calibration_fraction=0.5).fit(
             X, X[:, 0], sample_weight=w
         )
+
+
+def test_release_pickle_has_the_current_parameters():
+    # release 0.1.0 pickled ``boost_epochs``; the loaded estimator has the
+    # in-schedule boosting's parameters instead and can be cloned
+    from pathlib import Path
+
+    from sklearn.base import clone
+
+    path = Path(__file__).parents[1] / "data" / "release_0_1_0"
+    old = pickle.loads((path / "BayesianRegressor.pkl").read_bytes())
+    params = old.get_params()
+    assert "boost_epochs" not in params
+    assert params["n_boost_rounds"] == 0 and 0 < params["boost_start"] < 0.8
+    assert clone(old).get_params() == params
