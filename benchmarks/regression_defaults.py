@@ -5,10 +5,17 @@ Configurations (everything else at the current defaults, ``target_transform="log
 * ``new``: ``max_epochs=None`` (``round(5000 sqrt(n_train / 1000))`` optimizer
   steps, cosine decay) and ``early_stopping=True`` (10 % held out, best weights);
 * ``new_noES``: the same step budget on all rows, ``early_stopping=False``;
-* ``old``: ``max_epochs=200, early_stopping=False`` (the defaults of e494617).
+* ``old``: ``max_epochs=200, early_stopping=False`` (the defaults of e494617);
+* ``boost``: ``new_noES`` with three pull-boosting rounds inside the same
+  schedule (``n_boost_rounds=3``, the rows of the 10 % largest pulls counted
+  twice from half-way, then at 60 % and 70 % of the epochs): the same optimizer
+  steps as ``new_noES``.
 
 Cases: ``fixed`` (``make_amplitude_like``, training seed 0, test seed 1, as the old
-page) and ``make_amplitude_family`` draws; metrics as ``bench_regression.py``.
+page) and ``make_amplitude_family`` draws; metrics as ``bench_regression.py``,
+plus, on the 1 % largest amplitudes, ``tail_abs68`` (the 68 % quantile of
+``|Δ|``, which unlike ``tail_w68`` counts a common bias) and ``tail_bias``
+(the median ``Δ``).
 One JSON line per (case, configuration) on stdout.
 
     python benchmarks/regression_defaults.py --n-train 10000 --cases fixed 0 1
@@ -23,6 +30,7 @@ import json
 import time
 
 import bench_regression as br
+import numpy as np
 
 from skhep_ml import BayesianRegressor
 from skhep_ml.datasets import make_amplitude_like
@@ -31,6 +39,13 @@ CONFIGS = {
     "new": {},
     "old": dict(max_epochs=200, early_stopping=False),
     "new_noES": dict(early_stopping=False),
+    "boost": dict(
+        early_stopping=False,
+        n_boost_rounds=3,
+        boost_start=0.5,
+        boost_fraction=0.1,
+        boost_strength=1.0,
+    ),
 }
 
 
@@ -55,6 +70,17 @@ def _history(reg):
         valid = h[:, "valid_loss"]
         out["best_epoch"] = int(min(range(len(valid)), key=valid.__getitem__)) + 1
     return out
+
+
+def _tail_bias(problem, log_mean):
+    """``tail_abs68`` and ``tail_bias`` on the 1 % largest amplitudes."""
+    y = problem.truth["y"]
+    delta = np.exp(log_mean) / y - 1.0
+    tail = delta[y >= np.quantile(y, 0.99)]
+    return dict(
+        tail_abs68=float(np.quantile(np.abs(tail), 0.68)),
+        tail_bias=float(np.median(tail)),
+    )
 
 
 def fixed_problem(n_train, n_test):
@@ -89,6 +115,7 @@ def main(argv=None):
             t = time.perf_counter()
             out = br.fit_skhep(problem, None, args.fit_seed)
             m = br.metrics(problem, *out)
+            m.update(_tail_bias(problem, out[0]))
             m.update(_history(_Recorded.last))
             m.update(
                 case=case,

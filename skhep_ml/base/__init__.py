@@ -26,7 +26,7 @@ Training runs in float32 (the ~1.7-2x cheaper dtype on CPUs and the natural one 
 GPUs). After training on a CPU the module is cast to float64, so inference is
 exact to float64 round-off: predictions of a row do not depend on which other
 rows share its batch (``check_methods_subset_invariance`` compares at atol 1e-7,
-which float32 inference misses). Continued training (boosting rounds, online
+which float32 inference misses). Continued training (online
 integrator and scanner rounds) casts back to float32 first. On CUDA everything
 stays float32.
 """

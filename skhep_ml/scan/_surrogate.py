@@ -56,8 +56,7 @@ def continue_training(net, epochs, batch_size, n_samples):
     """Set ``net`` up for the warm-started training of a scan iteration.
 
     ``epochs`` epochs at the batch size capped by ``n_samples``, without the
-    first fit's learning-rate schedule (the scheduler is dropped, as
-    :class:`~skhep_ml.BayesianRegressor`'s boosting does; skorch's
+    first fit's learning-rate schedule (the scheduler is dropped; skorch's
     ``callbacks__lr_scheduler=None`` is not honoured by ``partial_fit``).
     """
     net.set_params(max_epochs=epochs, batch_size=max(1, min(batch_size, n_samples)))
