@@ -47,3 +47,21 @@ def test_contact_interaction_example(monkeypatch):
         np.testing.assert_allclose(
             learned.intervals[cl], exact.intervals[cl], atol=0.15 * width
         )
+
+
+@pytest.mark.slow
+def test_flow_detector_events_example(monkeypatch):
+    ns = run("plot_flow_detector_events.py", monkeypatch)
+    # the generated events give the exact A_FB and return fraction
+    assert all(abs(p) < 3 for p in ns["pulls"].values())
+    # a classifier separates generated from held-out events only barely
+    assert ns["auc"] < 0.6
+
+
+@pytest.mark.slow
+def test_isr_surrogate_example(monkeypatch):
+    ns = run("plot_isr_surrogate.py", monkeypatch)
+    # the integral of the surrogate is the exact one within its error
+    assert abs(ns["pull_integral"]) < 3
+    # the error bars of the surrogate cover its deviations from the truth
+    assert 0.5 < ns["pulls"].std < 2 and abs(ns["pulls"].mean) < 1
