@@ -47,6 +47,11 @@ def test_contact_interaction_example(monkeypatch):
         np.testing.assert_allclose(
             learned.intervals[cl], exact.intervals[cl], atol=0.15 * width
         )
+    # two couplings: the expected regions overlap the exact ones, and the
+    # upper limits with the other coupling profiled agree
+    assert ns["overlap"][0.95] > 0.6
+    for (_, hi), (_, hi_exact) in ns["profiled"].values():
+        assert abs(hi - hi_exact) < 0.15 * abs(hi_exact)
 
 
 @pytest.mark.slow
