@@ -138,6 +138,16 @@ def _problem(r):
     return fixed_task() if r["problem"] != "lep2" else lep2_draw(r["draw"])
 
 
+def _run_size(records):
+    """Problems per budget (the fixed task and the family draws)."""
+    parts = []
+    for budget in sorted({r["budget"] for r in records}):
+        rs = {(r["problem"], r["draw"]) for r in records if r["budget"] == budget}
+        draws = sum(name == "lep2" for name, _ in rs)
+        parts.append(f"at {budget:.0e} calls the fixed task and {draws} family draws")
+    return "; ".join(parts)
+
+
 def _goal_line(records, budget):
     """The issue's goals at one budget, over the draws."""
     rs = [r for r in records if r["budget"] == budget]
@@ -219,6 +229,9 @@ def write(records, command, out_dir):
         + f"\n\nMachine: CPU, torch threads = {torch.get_num_threads()}, shared "
         "with other jobs: the wall seconds were measured under load and scatter. "
         "Single runs per draw (one seed)."
+        + f"\n\nSize of this run: {_run_size(records)}. The full size is the "
+        "fixed task and 10 family draws at 1e5 and at 1e6 calls (the default "
+        "command, about an hour on one core, most of it madnis at 1e6)."
         + "\n\n"
         + " ".join(
             _goal_line(records, b) for b in sorted({r["budget"] for r in records})
