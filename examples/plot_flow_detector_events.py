@@ -264,7 +264,12 @@ print(
 # Generated against held-out events in every observable
 # -----------------------------------------------------
 # Shapes (each histogram normalised) with the χ² of the weighted
-# histograms and its p-value; the sixth panel is the derived μμ mass.
+# histograms and its p-value; the sixth panel is the derived μμ mass. The
+# two numbers with a known answer agree with it, but the tests are sharper
+# than the pulls: at these sample sizes the classifier and the χ² still tell
+# the flow's events from the held-out ones (gallery run: AUC 0.517 against
+# 0.503 for exact events), at the narrow Z return peak of the mass and in
+# the tails of the acoplanarity.
 fig = plt.figure(figsize=(15, 9))
 panels = fig.subfigures(2, 3)
 ranges = [(0, 130), (0, 130), (-1, 1), (-1, 1), (-5, 5), (M_MIN - 10, SQRT_S + 20)]
