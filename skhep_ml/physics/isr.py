@@ -134,8 +134,13 @@ def _beam_factors(log_tau, w, beta):
 
 
 def _tau_of_t(t, tau_min, beta):
-    """Return ``(τ, ln τ, dτ/dt)`` for ``τ = 1 - (1 - τ_min) t^(1/β)``."""
-    t = np.clip(np.asarray(t, dtype=float), 1e-30, 1.0)
+    """Return ``(τ, ln τ, dτ/dt)`` for ``τ = 1 - (1 - τ_min) t^(1/β)``.
+
+    ``t`` is clipped to ``[1e-15, 1]``: the integrand in ``t`` is constant to
+    1e-9 below ``t = 1e-12``, while below ``~1e-20`` ``t^(1/β)`` underflows
+    and ``0 · ∞`` would give NaN at the soft end ``t = 0``.
+    """
+    t = np.clip(np.asarray(t, dtype=float), 1e-15, 1.0)
     one_minus = (1.0 - tau_min) * t ** (1.0 / beta)
     tau = 1.0 - one_minus
     return tau, np.log1p(-one_minus), one_minus / (beta * t)

@@ -47,3 +47,26 @@ def test_contact_interaction_example(monkeypatch):
         np.testing.assert_allclose(
             learned.intervals[cl], exact.intervals[cl], atol=0.15 * width
         )
+    # two couplings: the expected regions overlap the exact ones, and the
+    # upper limits with the other coupling profiled agree
+    assert ns["overlap"][0.95] > 0.6
+    for (_, hi), (_, hi_exact) in ns["profiled"].values():
+        assert abs(hi - hi_exact) < 0.15 * abs(hi_exact)
+
+
+@pytest.mark.slow
+def test_flow_detector_events_example(monkeypatch):
+    ns = run("plot_flow_detector_events.py", monkeypatch)
+    # the generated events give the exact A_FB and return fraction
+    assert all(abs(p) < 3 for p in ns["pulls"].values())
+    # a classifier separates generated from held-out events only barely
+    assert ns["auc"] < 0.6
+
+
+@pytest.mark.slow
+def test_isr_surrogate_example(monkeypatch):
+    ns = run("plot_isr_surrogate.py", monkeypatch)
+    # the integral of the surrogate is the exact one within its error
+    assert abs(ns["pull_integral"]) < 3
+    # the error bars of the surrogate cover its deviations from the truth
+    assert 0.5 < ns["pulls"].std < 2 and abs(ns["pulls"].mean) < 1

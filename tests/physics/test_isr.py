@@ -146,6 +146,17 @@ def test_radiative_return_monte_carlo_mean():
     assert abs(pull) < 4
 
 
+@pytest.mark.parametrize("sqrt_s", [200.0, 202.6])
+def test_radiative_return_is_finite_on_the_soft_edge(sqrt_s):
+    # t = 0 is the soft end tau = 1, where the flattened integrand has a
+    # finite limit: the same value as just inside (it once gave 0 * inf = NaN)
+    f = RadiativeReturn(sqrt_s)
+    edge = np.array([[0.0, w, 0.3, 0.2] for w in (0.0, 0.3, 0.5, 1.0)])
+    inside = edge + [1e-12, 0, 0, 0]
+    np.testing.assert_allclose(f(edge), f(inside), rtol=1e-9)
+    assert np.all(f(edge) > 0)
+
+
 def test_momenta_conserve_energy_and_give_the_kinematics():
     f = RadiativeReturn(200.0)
     u = np.random.default_rng(2).uniform(size=(1000, 4))
