@@ -570,6 +570,14 @@ def write_page(records, args, draws, all_settings, minutes, out_dir):
         cmd=cmd.strip(),
         minutes=f"{minutes:.1f}",
         goals=goal_lines(fam, toy),
+        merged=(
+            " With ``--merge`` only the methods named by ``--methods`` ran; the "
+            "other methods' records were kept from the earlier run that wrote "
+            "``scan.json`` (same draws, sizes and seeds), and the minutes are "
+            "this run's."
+            if getattr(args, "merge", False)
+            else ""
+        ),
         env=(
             f"torch {torch.__version__}, {args.threads} thread(s), "
             f"{platform.processor() or platform.machine()}, Python "
@@ -646,7 +654,7 @@ Per draw
 {draws}
 
 Produced by ``{cmd}`` in {minutes} min ({env}; a shared, oversubscribed CPU:
-the wall times are indicative only). The full run is
+the wall times are indicative only).{merged} The full run is
 ``python benchmarks/bench_scan.py`` (20 draws, N = 5,000, every method at its
 full size).
 """
