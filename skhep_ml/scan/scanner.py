@@ -160,9 +160,11 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         exploring streams get as many points as the in-target shares each
         origin had in the previous iteration allow, the rest goes to the most
         efficient stream (each keeps ``K / 50``). ``None``: one pool, drawn
-        as above. A trade: on the family draws a floor raises the worst
-        iterations' efficiency and lowers the coverage of thin regions (see
-        the user guide).
+        as above. A trade, and a lagging one (it acts on the previous
+        iteration's measurement): on the family's development draws a floor
+        of 0.8 raised the worst iterations' efficiency (median 0.66 → 0.75)
+        and lowered the coverage (median coverage/ideal 0.95 → 0.89); see the
+        user guide.
     n_target : int, default=None
         Stop once this many in-target points are found.
     max_evaluations : int, "auto" or None, default="auto"

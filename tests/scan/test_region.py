@@ -118,3 +118,23 @@ def test_iteration_cosine_decays_each_training_call_from_lr_to_zero():
         np.testing.assert_allclose(
             lrs, 0.5e-3 * (1 + np.cos(np.pi * np.arange(10) / 10))
         )
+
+
+def test_min_efficiency_labels_the_streams_and_is_validated(tmp_path):
+    from scan_settings import SMALL
+
+    from skhep_ml import ActiveScanner
+    from skhep_ml.scan._store import EvaluationStore
+
+    store = tmp_path / "scan.sqlite"
+    scan = ActiveScanner(**dict(SMALL, n_iterations=3), min_efficiency=0.9, store=store)
+    scan.fit()
+    with EvaluationStore(store, 3) as st:
+        data = st.load()
+    later = data["origin"][data["iteration"] >= 2]
+    # every stream keeps its K / 50 points once the floor applies
+    for stream in STREAMS:
+        assert (later == stream).sum() >= 2
+    assert scan.n_evaluations_ == 200 + 3 * 100
+    with pytest.raises(ValueError, match="min_efficiency"):
+        ActiveScanner(**SMALL, min_efficiency=1.5).fit()
