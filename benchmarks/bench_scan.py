@@ -433,6 +433,12 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the records of scan.json that this run does not redo "
+        "(e.g. the peers when only --methods ActiveScanner runs)",
+    )
+    parser.add_argument(
         "--page-only",
         action="store_true",
         help="rewrite scan.rst from the records in scan.json (same arguments)",
@@ -473,6 +479,7 @@ def main(argv=None):
         ms,
         seeds=[0],
         out=None if args.no_write else out_dir / "scan.json",
+        merge=args.merge,
         log=lambda r: print(
             r["problem"],
             r["method"],
@@ -481,6 +488,8 @@ def main(argv=None):
         ),
     )
     total = time.perf_counter() - t_start
+    if args.merge and not args.no_write:  # this run's records and the kept ones
+        records = runner.load(out_dir / "scan.json")[1]
     if not args.no_write:  # the run's minutes, for a page rewritten later
         env = dict(runner.environment(), minutes=total / 60)
         runner.save(out_dir / "scan.json", records, env)
@@ -561,6 +570,14 @@ def write_page(records, args, draws, all_settings, minutes, out_dir):
         cmd=cmd.strip(),
         minutes=f"{minutes:.1f}",
         goals=goal_lines(fam, toy),
+        merged=(
+            " With ``--merge`` only the methods named by ``--methods`` ran; the "
+            "other methods' records were kept from the earlier run that wrote "
+            "``scan.json`` (same draws, sizes and seeds), and the minutes are "
+            "this run's."
+            if getattr(args, "merge", False)
+            else ""
+        ),
         env=(
             f"torch {torch.__version__}, {args.threads} thread(s), "
             f"{platform.processor() or platform.machine()}, Python "
@@ -637,7 +654,7 @@ Per draw
 {draws}
 
 Produced by ``{cmd}`` in {minutes} min ({env}; a shared, oversubscribed CPU:
-the wall times are indicative only). The full run is
+the wall times are indicative only).{merged} The full run is
 ``python benchmarks/bench_scan.py`` (20 draws, N = 5,000, every method at its
 full size).
 """

@@ -124,8 +124,25 @@ def local_candidates(pieces, n, rng):
     starts = np.searchsorted(pieces.labels[order], np.arange(pieces.n_pieces + 1))
     sizes = np.diff(starts)
     base = order[starts[piece] + (rng.random(n) * sizes[piece]).astype(np.int64)]
-    step = rng.standard_normal((n, d)) * (pieces.radii[piece, None] / np.sqrt(d))
-    return reflect_into_cube(pieces.points[base] + step)
+    return reflect_into_cube(pieces.points[base] + _local_steps(pieces, base, rng))
+
+
+def _local_steps(pieces, base, rng):
+    """Gaussian steps from ``pieces.points[base]`` with the covariance of each
+    base point's ``2 d`` nearest linked neighbours (long along a thin piece,
+    short across it)."""
+    pts = pieces.points
+    m, d = pts.shape
+    k = int(min(m, 2 * d + 1))
+    uniq, inv = np.unique(base, return_inverse=True)
+    _, nb = pieces.tree.query(pts[uniq], k=k)
+    nb = nb.reshape(len(uniq), k)
+    local = pts[nb] - pts[uniq][:, None, :]
+    cov = np.einsum("nki,nkj->nij", local, local) / k
+    cov += np.eye(d) * 1e-12
+    chol = np.linalg.cholesky(cov)
+    z = rng.standard_normal((len(base), d))
+    return np.einsum("nij,nj->ni", chol[inv], z)
 
 
 def reflect_into_cube(U):

@@ -196,6 +196,20 @@ def _evaluate_iteration(evaluator, surrogate, U, origin, it, n_before):
     return data, inside, failed, pred, int(data["calls"][new].sum())
 
 
+def origin_efficiency(data, label, iteration):
+    """In-target share of each origin's successful points of ``iteration``,
+    Laplace-smoothed (``(n_in + 1) / (n + 2)``); None for the initial design."""
+    if iteration < 1:
+        return None
+    ok = ~data["failed"] & (data["iteration"] == iteration)
+    origins = data["origin"][ok]
+    inside = label(data["value"][ok])
+    return {
+        str(o): (float(inside[origins == o].sum()) + 1.0) / ((origins == o).sum() + 2.0)
+        for o in np.unique(origins)
+    }
+
+
 def iteration_line(record):
     """One plain line of progress for an iteration's ``history_`` record.
 
@@ -265,8 +279,16 @@ def run_iterations(
         U_ok = surrogate.space.to_unit(data["X"][ok])
         rule = surrogate.rule
         seed = int(seeds[2] % 2**31)
+        measured = origin_efficiency(data, rule.label, n_iter_done)
         U, origin = propose(
-            proposal, U_ok, inside, surrogate.score, rule.threshold, rng, seed
+            proposal,
+            U_ok,
+            inside,
+            surrogate.score,
+            rule.threshold,
+            rng,
+            seed,
+            measured=measured,
         )
         if stop.max_evaluations is not None:
             room = max(0, stop.max_evaluations - n_calls)

@@ -15,6 +15,7 @@ from scipy.stats import qmc
 from sklearn.base import clone
 
 from ._explore import disagreement, find_pieces, local_candidates, tree_votes
+from ._region import region_candidates
 
 __all__ = [
     "ProposalSettings",
@@ -88,9 +89,6 @@ def oversample(oversampler, U, inside, n_new, seed):
     return np.clip(extra, 0.0, 1.0)
 
 
-_DEBUG = None
-
-
 def _shares(n, weights):
     """Split ``n`` into integers proportional to ``weights`` (largest remainders)."""
     weights = np.asarray(weights, dtype=np.float64)
@@ -138,6 +136,8 @@ def select_points(
     pieces=None,
     is_uniform=None,
     votes=None,
+    eligible=None,
+    fill_missed=True,
 ):
     """Pick the candidates to evaluate: selected and rectifying points.
 
@@ -178,7 +178,9 @@ def select_points(
         then the ``n_rectify`` near the boundary). Fewer predicted-inside
         candidates than ``n_select`` are filled up with the best-scored others.
     """
-    pool = score >= threshold
+    eligible = np.ones(len(cand), bool) if eligible is None else eligible
+    predicted = score >= threshold
+    pool = predicted & eligible
     weight = score.copy()
     if diversity > 0 and len(U_inside):
         dist, _ = cKDTree(U_inside).query(cand, k=1)
@@ -196,21 +198,20 @@ def select_points(
             members = group == g
             inner = np.flatnonzero(members & pool)
             pick = inner[_gumbel_top(weight[inner], share, rng)]
-            if len(pick) < share and g >= 0:
-                outer = np.flatnonzero(members & ~pool)
+            n_known = int((members & predicted).sum())  # of any stream
+            if n_known < share and g >= 0 and fill_missed:
+                outer = np.flatnonzero(members & ~predicted)
                 nearest = np.argsort(gdist[outer], kind="stable")
-                missed[outer[nearest[: share - len(pick)]]] = True
+                missed[outer[nearest[: share - max(len(pick), n_known)]]] = True
             taken[pick] = True
-            if _DEBUG is not None:
-                _DEBUG.append((g, len(pick), share))
     taken |= missed
     n_more = n_select - int(taken.sum())
     if n_more > 0:
         free_pool = np.flatnonzero(pool & ~taken)
         taken[free_pool[_gumbel_top(weight[free_pool], n_more, rng)]] = True
         n_more = n_select - int(taken.sum())
-    if n_more > 0:
-        rest = np.flatnonzero(~taken)
+    if n_more > 0 and fill_missed:
+        rest = np.flatnonzero(~taken & eligible)
         taken[rest[np.argsort(-score[rest], kind="stable")[:n_more]]] = True
     chosen = np.flatnonzero(taken & ~missed)
     free = np.flatnonzero(~taken)
@@ -258,9 +259,10 @@ class ProposalSettings:
     diversity: float
     unsure_fraction: float = 0.0
     balance_pieces: bool = False
+    min_efficiency: float | None = None
 
 
-def propose(settings, U, inside, score, threshold, rng, seed):
+def propose(settings, U, inside, score, threshold, rng, seed, measured=None):
     """Selection K of an iteration, in unit coordinates, with the origin of each.
 
     Parameters
@@ -305,46 +307,192 @@ def propose(settings, U, inside, score, threshold, rng, seed):
     n_unsure = int(round(settings.unsure_fraction * K))
     n_near = int(round(settings.oversample_fraction * settings.n_candidates))
     pieces = find_pieces(U[inside], rng, len(U)) if settings.balance_pieces else None
+    n_region = n_near // 3 if pieces is not None else 0
+    n_near -= n_region
     n_local = n_near // 2 if pieces is not None else 0
     over = oversample(settings.oversampler, U, inside, n_near - n_local, seed)
     local = local_candidates(pieces, n_local, rng)
-    n_uniform = settings.n_candidates - len(over) - len(local)
-    cand = np.vstack([rng.uniform(size=(n_uniform, d)), over, local.reshape(-1, d)])
+    region = region_candidates(score, threshold, U[inside], n_region, rng)
+    n_uniform = settings.n_candidates - len(over) - len(local) - len(region)
+    cand = np.vstack(
+        [rng.uniform(size=(n_uniform, d)), over, local.reshape(-1, d), region]
+    )
+    # uniform and region candidates both count a group's predicted volume
     is_uniform = np.arange(len(cand)) < n_uniform
+    is_uniform[len(cand) - len(region) :] = True
     cand_score = score(cand)
     votes = None
     if n_unsure > 0 or pieces is not None:
         votes = tree_votes(U, inside, cand, seed)
-    chosen, rect = select_points(
-        cand,
-        cand_score,
-        threshold,
-        U[inside],
-        n_select=max(0, K - n_rand - n_rect - n_unsure),
-        n_rectify=n_rect,
+    n_select = max(0, K - n_rand - n_rect - n_unsure)
+    common = dict(
         diversity=settings.diversity,
         rng=rng,
         pieces=pieces,
         is_uniform=is_uniform,
         votes=votes,
     )
+    # the streams, most exploring first: "explore" (uniform and region
+    # candidates), "extend" (steps from the pieces), "select" (the
+    # oversampler's interpolations between known in-target points)
+    source = np.repeat(
+        np.array(["explore", "select", "extend", "explore"], dtype=object),
+        [n_uniform, len(over), len(local), len(region)],
+    )
+    if pieces is None:  # the plain selection: one stream
+        source[:] = STREAMS[-1]
+    picked, rect = _select_streams(
+        cand,
+        cand_score,
+        threshold,
+        U[inside],
+        source,
+        n_select=n_select,
+        n_rectify=n_rect,
+        counts=_stream_counts(
+            n_select,
+            {
+                st: int(((cand_score >= threshold) & (source == st)).sum())
+                for st in STREAMS
+            },
+            measured,
+            settings.min_efficiency,
+            {"random": n_rand, "rectify": n_rect, "unsure": n_unsure},
+            K,
+        ),
+        **common,
+    )
+    chosen = np.concatenate([picked[st] for st in STREAMS[::-1]])
+    taken = np.zeros(len(cand), dtype=bool)
+    taken[chosen] = taken[rect] = True
     unsure = np.empty(0, dtype=np.int64)
     if n_unsure > 0:
-        taken = np.zeros(len(cand), dtype=bool)
-        taken[chosen] = taken[rect] = True
         u = disagreement(votes)
         unsure = select_unsure(u, taken, n_unsure, rng)
     n_rand += n_unsure - len(unsure)  # no disagreement: uniform points instead
-    rand = rng.uniform(size=(n_rand, d))
+    n_rand += n_select + n_rect - len(chosen) - len(rect)
+    rand = rng.uniform(size=(max(0, n_rand), d))
     U_new = np.vstack([cand[chosen], cand[rect], cand[unsure], rand])
     origin = np.array(
-        ["select"] * len(chosen)
+        sum(([st] * len(picked[st]) for st in STREAMS[::-1]), [])
         + ["rectify"] * len(rect)
         + ["unsure"] * len(unsure)
-        + ["random"] * n_rand,
+        + ["random"] * len(rand),
         dtype=object,
     )
     return U_new, origin
+
+
+def _stream_counts(n_select, avail, measured, min_efficiency, other, K):
+    """:func:`allocate`'s counts, or None for one pool (no measurement yet,
+    or no ``min_efficiency``)."""
+    if measured is None or min_efficiency is None:
+        return None
+    return allocate(n_select, avail, measured, min_efficiency, other, K)
+
+
+def _select_streams(
+    cand, score, threshold, U_inside, source, *, n_select, n_rectify, counts, **kw
+):
+    """The selection of each stream and the rectifying points.
+
+    ``counts=None``: one :func:`select_points` over every candidate, each
+    chosen point labelled with its candidate's stream. Otherwise one call per
+    stream on its own candidates (``"select"`` first: it also rectifies and
+    serves the pieces the surrogate misses).
+    """
+    if counts is None:
+        chosen, rect = select_points(
+            cand,
+            score,
+            threshold,
+            U_inside,
+            n_select=n_select,
+            n_rectify=n_rectify,
+            **kw,
+        )
+        return {st: chosen[source[chosen] == st] for st in STREAMS}, rect
+    taken = np.zeros(len(cand), dtype=bool)
+    picked = {}
+    rect = np.empty(0, dtype=np.int64)
+    for st in STREAMS[::-1]:
+        first = st == STREAMS[-1]
+        idx, r = select_points(
+            cand,
+            score,
+            threshold,
+            U_inside,
+            n_select=counts[st],
+            n_rectify=n_rectify if first else 0,
+            eligible=(source == st) & ~taken,
+            fill_missed=first,
+            **kw,
+        )
+        picked[st] = idx
+        taken[idx] = True
+        if first:
+            rect = r
+            taken[r] = True
+    return picked, rect
+
+
+#: the selection's streams, most exploring first (:func:`allocate`)
+STREAMS = ("explore", "extend", "select")
+
+
+def allocate(n_select, avail, measured, min_efficiency, other, K):
+    """Points of each stream in a selection of ``n_select``.
+
+    The most exploring streams get as many points as the iteration can
+    afford: each point of stream ``s`` is expected to cost
+    ``e_best - e_s`` in-target points against the most efficient stream
+    (``e`` the streams' in-target shares in the previous iteration,
+    ``measured``), and the iteration's expected in-target share must stay at
+    ``min_efficiency`` (counting the ``other`` fixed shares at their measured
+    shares); the rest goes to the most efficient stream. Every stream keeps at
+    least ``K / 50`` points, so its efficiency stays measured.
+
+    Parameters
+    ----------
+    n_select : int
+    avail : dict
+        Candidates predicted in target per stream.
+    measured : dict
+        In-target share per origin in the previous iteration.
+    min_efficiency : float
+    other : dict
+        Counts of the other origins in the iteration.
+    K : int
+        Points in the iteration.
+
+    Returns
+    -------
+    counts : dict
+    """
+    counts = dict.fromkeys(STREAMS, 0)
+    left = n_select
+    prior = max(measured.values())
+    eff = {st: measured.get(st, prior) for st in STREAMS}
+    best = max(STREAMS, key=lambda st: (eff[st], STREAMS.index(st)))
+    floor = int(round(K / 50))
+    for st in STREAMS:
+        counts[st] = min(avail[st], floor, left)
+        left -= counts[st]
+    expected = sum(n * measured.get(o, prior) for o, n in other.items())
+    expected += sum(counts[st] * eff[st] for st in STREAMS) + left * eff[best]
+    room = expected - min_efficiency * K  # in-target points one may lose
+    for st in STREAMS:
+        if st == best:
+            continue
+        cost = eff[best] - eff[st]
+        n = min(avail[st] - counts[st], left)
+        if cost > 0:
+            n = int(min(n, max(0.0, room) / cost))
+        counts[st] += n
+        left -= n
+        room -= n * cost
+    counts[best] += left
+    return counts
 
 
 def sample_region(score, threshold, d, n_samples, rng, max_candidates):

@@ -3,9 +3,12 @@ default MLP's arguments and its continued training between iterations."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from sklearn.base import clone
+from skorch.callbacks import Callback
 
 from ..base import check_hidden_layer_sizes
 
@@ -52,6 +55,29 @@ def mlp_arguments(n_in, hidden_layer_sizes, activation, classification):
     }
 
 
+class IterationCosine(Callback):
+    """Cosine decay of the learning rate over each training call's epochs.
+
+    Restarts at ``lr`` at the start of every ``fit``/``partial_fit`` and
+    decays to zero at its last epoch, so the warm-started surrogate of each
+    scan iteration ends at a converged point instead of wherever a constant
+    rate's last steps left it.
+    """
+
+    def __init__(self, lr, epochs):
+        self.lr = lr
+        self.epochs = epochs
+
+    def on_train_begin(self, net, **kwargs):
+        self.epoch_ = 0
+
+    def on_epoch_begin(self, net, **kwargs):
+        frac = min(self.epoch_ / max(1, self.epochs), 1.0)
+        for group in net.optimizer_.param_groups:
+            group["lr"] = self.lr * 0.5 * (1.0 + math.cos(math.pi * frac))
+        self.epoch_ += 1
+
+
 def continue_training(net, epochs, batch_size, n_samples):
     """Set ``net`` up for the warm-started training of a scan iteration.
 
@@ -60,4 +86,7 @@ def continue_training(net, epochs, batch_size, n_samples):
     ``callbacks__lr_scheduler=None`` is not honoured by ``partial_fit``).
     """
     net.set_params(max_epochs=epochs, batch_size=max(1, min(batch_size, n_samples)))
-    net.callbacks_ = [(n, cb) for n, cb in net.callbacks_ if n != "lr_scheduler"]
+    drop = ("lr_scheduler", "iteration_cosine")
+    keep = [(n, cb) for n, cb in net.callbacks_ if n not in drop]
+    keep.append(("iteration_cosine", IterationCosine(net.lr, epochs).initialize()))
+    net.callbacks_ = keep

@@ -51,6 +51,7 @@ _PROPOSAL_FIELDS = (
     "diversity",
     "unsure_fraction",
     "balance_pieces",
+    "min_efficiency",
 )
 
 
@@ -141,6 +142,29 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         and half of the oversampled candidates are drawn around each piece in
         equal numbers (Gaussian steps of the linking radius), so a piece grows
         beyond the hull of its known points. ``False``: the plain draw above.
+        Besides the uniform candidates and the oversampler's, a third of
+        the oversampled share is drawn by hit-and-run chains that walk the
+        surrogate's predicted region (started at the known in-target
+        points), so a thin region (a shell, a ridge, a hypersurface) is
+        proposed over all of its predicted extent, not only around its found
+        points; the steps around a piece follow the covariance of each
+        point's ``2 d`` nearest in-target neighbours (long along a thin
+        piece, short across it).
+    min_efficiency : float or None, default=None
+        With ``balance_pieces``: keep each iteration's expected in-target
+        share at this value by cutting its exploring points. The selection
+        has three streams, labelled in the store's ``origin``: ``"explore"``
+        (uniform and hit-and-run candidates), ``"extend"`` (steps around the
+        pieces) and ``"select"`` (the oversampler's interpolations between
+        known in-target points); from the second iteration on, the most
+        exploring streams get as many points as the in-target shares each
+        origin had in the previous iteration allow, the rest goes to the most
+        efficient stream (each keeps ``K / 50``). ``None``: one pool, drawn
+        as above. A trade, and a lagging one (it acts on the previous
+        iteration's measurement): on the family's development draws a floor
+        of 0.8 raised the worst iterations' efficiency (median 0.66 → 0.75)
+        and lowered the coverage (median coverage/ideal 0.95 → 0.89); see the
+        user guide.
     n_target : int, default=None
         Stop once this many in-target points are found.
     max_evaluations : int, "auto" or None, default="auto"
@@ -319,6 +343,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         "diversity": [Interval(numbers.Real, 0, None, closed="left")],
         "unsure_fraction": [Interval(numbers.Real, 0, 1, closed="both")],
         "balance_pieces": ["boolean"],
+        "min_efficiency": [Interval(numbers.Real, 0, 1, closed="both"), None],
         "n_target": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "max_evaluations": [
             Interval(numbers.Integral, 1, None, closed="left"),
@@ -358,6 +383,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         diversity=2.0,
         unsure_fraction=0.05,
         balance_pieces=True,
+        min_efficiency=None,
         n_target=None,
         max_evaluations="auto",
         n_iterations="auto",
@@ -398,6 +424,7 @@ class ActiveScanner(TorchEstimatorMixin, BaseEstimator):
         self.diversity = diversity
         self.unsure_fraction = unsure_fraction
         self.balance_pieces = balance_pieces
+        self.min_efficiency = min_efficiency
         self.n_target = n_target
         self.max_evaluations = max_evaluations
         self.n_iterations = n_iterations
