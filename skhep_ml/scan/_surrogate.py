@@ -59,14 +59,16 @@ class IterationCosine(Callback):
     """Cosine decay of the learning rate over each training call's epochs.
 
     Restarts at ``lr`` at the start of every ``fit``/``partial_fit`` and
-    decays to zero at its last epoch, so the warm-started surrogate of each
-    scan iteration ends at a converged point instead of wherever a constant
-    rate's last steps left it.
+    decays towards ``lr * floor`` over its epochs (the ``eta_min`` of
+    cosine warm restarts, arXiv:1608.03983), so the warm-started surrogate of
+    each scan iteration settles instead of ending wherever a constant rate's
+    last steps left it, yet keeps learning the new points of its last epochs.
     """
 
-    def __init__(self, lr, epochs):
+    def __init__(self, lr, epochs, floor=0.1):
         self.lr = lr
         self.epochs = epochs
+        self.floor = floor
 
     def on_train_begin(self, net, **kwargs):
         self.epoch_ = 0
@@ -74,7 +76,8 @@ class IterationCosine(Callback):
     def on_epoch_begin(self, net, **kwargs):
         frac = min(self.epoch_ / max(1, self.epochs), 1.0)
         for group in net.optimizer_.param_groups:
-            group["lr"] = self.lr * 0.5 * (1.0 + math.cos(math.pi * frac))
+            low = self.lr * self.floor
+            group["lr"] = low + (self.lr - low) * 0.5 * (1.0 + math.cos(math.pi * frac))
         self.epoch_ += 1
 
 

@@ -105,19 +105,31 @@ class _Net:
         self.optimizer_ = type("O", (), {"param_groups": [{"lr": lr}]})()
 
 
-def test_iteration_cosine_decays_each_training_call_from_lr_to_zero():
-    net, cb = _Net(0.0), IterationCosine(1e-3, 10)
+@pytest.mark.parametrize("floor", [0.0, 0.1, 0.5])
+def test_iteration_cosine_decays_each_training_call_from_lr_to_its_floor(floor):
+    net, cb = _Net(0.0), IterationCosine(1e-3, 10, floor=floor)
     for _ in range(2):  # every fit / partial_fit restarts at lr
         cb.on_train_begin(net)
         lrs = []
         for _ in range(10):
             cb.on_epoch_begin(net)
             lrs.append(net.optimizer_.param_groups[0]["lr"])
+        lrs = np.array(lrs)
         assert lrs[0] == pytest.approx(1e-3)
-        assert np.all(np.diff(lrs) < 0) and lrs[-1] < 0.03e-3
-        np.testing.assert_allclose(
-            lrs, 0.5e-3 * (1 + np.cos(np.pi * np.arange(10) / 10))
-        )
+        assert np.all(np.diff(lrs) < 0) and np.all(lrs >= floor * 1e-3)
+        # the last epoch is within 3 % of lr's range above the floor
+        assert lrs[-1] - floor * 1e-3 < 0.03 * (1 - floor) * 1e-3
+        # a cosine between lr and the floor
+        shape = 0.5 * (1 + np.cos(np.pi * np.arange(10) / 10))
+        np.testing.assert_allclose(lrs, 1e-3 * (floor + (1 - floor) * shape))
+
+
+def test_iteration_cosine_keeps_the_default_learning_rate_above_zero():
+    net, cb = _Net(0.0), IterationCosine(1e-3, 10)
+    cb.on_train_begin(net)
+    for _ in range(20):  # past its epochs too
+        cb.on_epoch_begin(net)
+        assert net.optimizer_.param_groups[0]["lr"] > 0.05e-3
 
 
 def test_min_efficiency_labels_the_streams_and_is_validated(tmp_path):
