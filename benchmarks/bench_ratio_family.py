@@ -223,6 +223,19 @@ class _NoTracker:
         pass
 
 
+def grid_of(predict):
+    """``log_ratio_grid(x, grid)`` -> (n_grid, n_x) from a row-wise ``predict``
+    of ``[x, theta]`` rows (the peers' counterpart of the estimator's method)."""
+
+    def log_ratio_grid(x, grid):
+        rows = np.column_stack(
+            [np.tile(x, (len(grid), 1)), np.repeat(grid, len(x), axis=0)]
+        )
+        return predict(rows).reshape(len(grid), len(x))
+
+    return log_ratio_grid
+
+
 def fit_sbi(method, sim, X, y, r, t, *, epochs, batch_size, lr, seed):
     """sbi's NRE-A / NRE-C at its documented defaults on ``len(X)`` simulations."""
     from sbi.inference import NRE_A, NRE_C
@@ -257,13 +270,7 @@ def fit_sbi(method, sim, X, y, r, t, *, epochs, batch_size, lr, seed):
             out.append(logits(xb, thb) - logits(xb, theta_ref.expand(len(b), -1)))
         return np.concatenate(out)
 
-    def log_ratio_grid(x, grid):
-        rows = np.column_stack(
-            [np.tile(x, (len(grid), 1)), np.repeat(grid, len(x), axis=0)]
-        )
-        return predict(rows).reshape(len(grid), len(x))
-
-    return seconds, predict, log_ratio_grid
+    return seconds, predict, grid_of(predict)
 
 
 def fit_madminer(method, sim, X, y, r, t, *, epochs, batch_size, lr, seed):
@@ -310,13 +317,7 @@ def fit_madminer(method, sim, X, y, r, t, *, epochs, batch_size, lr, seed):
             out.append(log_r[:, 0].double().numpy())
         return np.concatenate(out)
 
-    def log_ratio_grid(x, grid):
-        rows = np.column_stack(
-            [np.tile(x, (len(grid), 1)), np.repeat(grid, len(x), axis=0)]
-        )
-        return predict(rows).reshape(len(grid), len(x))
-
-    return seconds, predict, log_ratio_grid
+    return seconds, predict, grid_of(predict)
 
 
 LIBRARIES = {"skhep_ml": fit_skhep, "madminer": fit_madminer, "sbi": fit_sbi}
