@@ -573,7 +573,9 @@ default="training"
             ``"training"``, the training rows from θ_1 (at most
             ``MAX_REFERENCE_ROWS``, weighted as in the fit); an array, those
             events (e.g. a larger fresh sample: the normaliser's noise enters
-            ``q`` too); ``None``, no normalisation (the raw network output,
+            ``q`` too, moving the best fit of ``n`` events by about
+            ``sqrt(n / n_ref)`` of its standard deviation, so use
+            ``n_ref`` ≫ ``n``); ``None``, no normalisation (the raw network output,
             as :meth:`predict_log_ratio`). The normaliser of the last grid is
             cached, so repeated calls on one grid (pseudo-experiments) pay it
             once.
