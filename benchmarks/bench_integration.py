@@ -598,11 +598,7 @@ def write(records, command, seed=0, out_dir=runner.DOCS_BENCH):
         "ratio",
         "better",
         "draws",
-        "median",
-        "worst_decile",
-        "worst",
-        "goal",
-        "met",
+        *runner.DISTRIBUTION_COLUMNS,
     ]
     spread = rst_table(distribution_table(records, RATIOS), dist_columns, ".3g")
     spread_mc = rst_table(distribution_table(records, MC_RATIOS), dist_columns, ".3g")

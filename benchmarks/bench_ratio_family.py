@@ -581,16 +581,7 @@ def page(records, args, command):
         "",
         _table(
             ratio_rows(records),
-            [
-                "ratio",
-                "better",
-                "draws",
-                "median",
-                "worst_decile",
-                "worst",
-                "goal",
-                "met",
-            ],
+            ["ratio", "better", "draws", *runner.DISTRIBUTION_COLUMNS],
             floatfmt=".3g",
         ),
         "",
@@ -634,16 +625,7 @@ def page(records, args, command):
     lines += [
         _table(
             goals,
-            [
-                "method",
-                "metric",
-                "draws",
-                "median",
-                "worst_decile",
-                "worst",
-                "goal",
-                "met",
-            ],
+            ["method", "metric", "draws", *runner.DISTRIBUTION_COLUMNS],
             floatfmt=".3g",
         ),
         "",
@@ -677,16 +659,7 @@ def fisher_page(records, command):
                 for n in sorted({r["budget"] for r in records})
                 for m in ("skhep_ml sally", "madminer sally")
             ],
-            [
-                "method",
-                "metric",
-                "draws",
-                "median",
-                "worst_decile",
-                "worst",
-                "goal",
-                "met",
-            ],
+            ["method", "metric", "draws", *runner.DISTRIBUTION_COLUMNS],
             floatfmt=".3g",
         ),
         "",

@@ -332,6 +332,10 @@ def ratios(records: Iterable[dict], ratio: Ratio) -> list[dict]:
     return out
 
 
+#: the columns of a distribution row (``distribution`` / ``metric_distribution``)
+DISTRIBUTION_COLUMNS = ("median", "worst_decile", "worst", "goal", "met")
+
+
 def distribution(
     values: Sequence[float], higher_is_better: bool, goal: float | None = None
 ) -> dict:
